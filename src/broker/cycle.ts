@@ -1,0 +1,169 @@
+// The broker's cycle: re-read the endpoint list, fan jobs out, damp and store the values, repeat.
+import type { FastifyBaseLogger } from 'fastify';
+import { dampSpike } from '../core/serving.ts';
+import type { TimeoutStore } from '../store/types.ts';
+import type { BrokerConfig } from './config.ts';
+import { dispatch } from './dispatch.ts';
+import { readEndpointList } from './endpoints-file.ts';
+import { callWorker } from './worker-client.ts';
+import type { WorkerRegistry } from './worker-registry.ts';
+
+export interface CycleSummary {
+  cycle: number;
+  startedAt: string;
+  durationMs: number;
+  endpoints: number;
+  done: number;
+  failed: number;
+  workersUsed: number;
+  /** Why the cycle did no work, when it did none. */
+  skipped?: string;
+}
+
+export interface CycleDeps {
+  config: Readonly<BrokerConfig>;
+  store: TimeoutStore;
+  registry: WorkerRegistry;
+  log: FastifyBaseLogger;
+}
+
+export class CycleRunner {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<CycleSummary> | undefined;
+  private stopped = true;
+  private count = 0;
+  /** The last finished cycle. */
+  last: CycleSummary | undefined;
+  /** When the next cycle is due (epoch ms), while scheduled. */
+  nextAt: number | undefined;
+  /** Whether the endpoint list has been read successfully at least once. */
+  listLoaded = false;
+
+  constructor(private readonly deps: CycleDeps) {}
+
+  /** Runs a cycle now, then one `cyclePauseMs` after each finishes, until stop(). */
+  start(): void {
+    this.stopped = false;
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    if (this.stopped) return;
+    this.nextAt = undefined;
+    try {
+      await this.runCycle();
+    } catch (err) {
+      this.deps.log.error({ err }, 'cycle failed');
+    }
+    if (this.stopped) return;
+    this.nextAt = Date.now() + this.deps.config.cyclePauseMs;
+    this.timer = setTimeout(() => void this.loop(), this.deps.config.cyclePauseMs);
+  }
+
+  /** Runs the next cycle now instead of after the pause (e.g. when the first worker registers). */
+  kick(): void {
+    if (this.stopped || this.running || !this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    void this.loop();
+  }
+
+  /** Stops scheduling and waits for the cycle in flight, if any. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.nextAt = undefined;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Runs one cycle (at most one at a time: a second call joins the one in flight). */
+  runCycle(): Promise<CycleSummary> {
+    this.running ??= this.doCycle().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async doCycle(): Promise<CycleSummary> {
+    const { config, store, registry, log } = this.deps;
+    const started = Date.now();
+    const cycle = ++this.count;
+    try {
+      const list = await readEndpointList(config.endpointsFile);
+      for (const r of list.rejected) {
+        log.warn(
+          { file: config.endpointsFile, line: r.line, text: r.text },
+          `ignored endpoint name: ${r.reason}`,
+        );
+      }
+      store.syncEndpoints(list.names);
+      this.listLoaded = true;
+    } catch (err) {
+      // Keep the endpoints we had: a typo in a path must not wipe the served values.
+      log.error(
+        { file: config.endpointsFile, err: (err as Error).message },
+        'cannot read the endpoint list; keeping the previous one',
+      );
+    }
+    const endpoints = store.list().map((r) => r.name);
+    const workers = registry.list();
+    const summary: CycleSummary = {
+      cycle,
+      startedAt: new Date(started).toISOString(),
+      durationMs: 0,
+      endpoints: endpoints.length,
+      done: 0,
+      failed: 0,
+      workersUsed: 0,
+    };
+    if (workers.length === 0 || endpoints.length === 0) {
+      summary.skipped = workers.length === 0 ? 'No workers registered' : 'No endpoints';
+      summary.durationMs = Date.now() - started;
+      log.info({ ...summary }, `cycle ${cycle}: ${summary.skipped}`);
+      this.last = summary;
+      return summary;
+    }
+    const used = new Set<string>();
+    const results = await dispatch(endpoints, workers, {
+      maxAttempts: config.maxAttempts,
+      call: (worker, endpoint) => {
+        used.add(worker.id);
+        return callWorker(
+          worker,
+          { endpoint, alpha: config.alpha, strategy: config.strategy },
+          config.callTimeoutMs,
+        );
+      },
+      onUnreachable: (worker, error) => registry.evict(worker.id, error),
+    });
+    const at = new Date();
+    for (const r of results) {
+      if (r.ok) {
+        const reply = r.outcome.reply;
+        const old = store.get(r.endpoint)?.storedMs;
+        const stored = dampSpike(reply.timeoutMs, old, config);
+        store.recordSuccess(
+          r.endpoint,
+          stored,
+          { ...reply, computedMs: reply.timeoutMs, workerId: r.workerId },
+          at,
+        );
+        summary.done++;
+      } else {
+        store.recordFailure(r.endpoint, r.error, at);
+        log.warn(
+          { endpoint: r.endpoint, err: r.error },
+          'computation failed; keeping the previous value',
+        );
+        summary.failed++;
+      }
+    }
+    summary.workersUsed = used.size;
+    summary.durationMs = Date.now() - started;
+    log.info(
+      { ...summary },
+      `cycle ${cycle}: ${summary.done} done, ${summary.failed} failed of ${summary.endpoints} endpoints, ` +
+        `${summary.workersUsed} workers used, ${summary.durationMs} ms`,
+    );
+    this.last = summary;
+    return summary;
+  }
+}

@@ -1,0 +1,94 @@
+// The broker's JSON API: endpoints, timeouts, worker registry, health and readiness.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { InvalidBodyError, UnknownEndpointError } from '../core/errors.ts';
+import type { TimeoutStore } from '../store/types.ts';
+import type { BrokerConfig } from './config.ts';
+import type { CycleRunner } from './cycle.ts';
+import { endpointView } from './serve.ts';
+import type { WorkerRecord, WorkerRegistry } from './worker-registry.ts';
+
+const registerBodySchema = z
+  .object({
+    url: z.string(),
+    concurrency: z.number().int().positive().max(1024).optional(),
+  })
+  .strict();
+
+export interface V1RoutesDeps {
+  config: Readonly<BrokerConfig>;
+  store: TimeoutStore;
+  registry: WorkerRegistry;
+  cycles: CycleRunner;
+}
+
+function workerView(w: WorkerRecord) {
+  return {
+    id: w.id,
+    url: w.url,
+    protocol: w.protocol,
+    concurrency: w.concurrency,
+    registeredAt: new Date(w.registeredAt).toISOString(),
+    lastHeartbeatAt: new Date(w.lastHeartbeatAt).toISOString(),
+    leaseExpiresAt: new Date(w.lastHeartbeatAt + w.leaseMs).toISOString(),
+    jobsDone: w.jobsDone,
+    jobsFailed: w.jobsFailed,
+    inFlight: w.inFlight,
+    busy: w.inFlight > 0,
+  };
+}
+
+export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
+  const { config, store, registry, cycles } = deps;
+
+  app.get('/v1/endpoints', () => ({
+    endpoints: store.list().map((r) => endpointView(r, config)),
+  }));
+
+  app.get<{ Params: { endpoint: string } }>('/v1/timeouts/:endpoint', (req) => {
+    const rec = store.get(req.params.endpoint);
+    if (!rec) throw new UnknownEndpointError(req.params.endpoint);
+    return endpointView(rec, config);
+  });
+
+  app.get('/v1/workers', () => ({ workers: registry.list().map(workerView) }));
+
+  app.post('/v1/workers', (req, reply) => {
+    const parsed = registerBodySchema.safeParse(req.body);
+    if (!parsed.success) {
+      throw new InvalidBodyError(
+        'body must be {"url": string, "concurrency"?: integer}',
+        parsed.error.issues,
+      );
+    }
+    const w = registry.register(parsed.data.url, 'v1', parsed.data.concurrency);
+    req.log.info({ workerId: w.id, url: w.url }, 'worker registered');
+    // The last cycle found nobody to work: start the next one now rather than after the pause.
+    if (cycles.last?.skipped === 'No workers registered') cycles.kick();
+    return reply.code(201).send({ id: w.id, url: w.url, leaseMs: w.leaseMs });
+  });
+
+  app.put<{ Params: { id: string } }>('/v1/workers/:id/heartbeat', (req) => {
+    const w = registry.heartbeat(req.params.id);
+    return { id: w.id, leaseExpiresAt: new Date(w.lastHeartbeatAt + w.leaseMs).toISOString() };
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/workers/:id', (req, reply) => {
+    registry.unregister(req.params.id);
+    req.log.info({ workerId: req.params.id }, 'worker unregistered');
+    return reply.code(204).send();
+  });
+
+  app.get('/healthz', () => ({ status: 'ok' }));
+
+  app.get('/readyz', (_req, reply) => {
+    const body = {
+      status: cycles.listLoaded ? 'ready' : 'not-ready',
+      endpoints: store.list().length,
+      workers: registry.list().length,
+      lastCycle: cycles.last ?? null,
+      nextCycleAt: cycles.nextAt ? new Date(cycles.nextAt).toISOString() : null,
+    };
+    return reply.code(cycles.listLoaded ? 200 : 503).send(body);
+  });
+}

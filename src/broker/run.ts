@@ -1,0 +1,20 @@
+// Starts a broker process: build, listen, print the address.
+import { buildBroker, type Broker, type BrokerDeps } from './app.ts';
+import type { BrokerConfig } from './config.ts';
+import { localUrl } from '../core/process.ts';
+
+export interface RunningBroker extends Broker {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startBroker(
+  config: Readonly<BrokerConfig>,
+  deps: BrokerDeps = {},
+): Promise<RunningBroker> {
+  const broker = buildBroker(config, deps);
+  await broker.app.listen({ host: config.host, port: config.port });
+  const url = localUrl(broker.app, config.host);
+  broker.app.log.info(`broker listening on ${url}`);
+  return { ...broker, url, close: () => broker.app.close() };
+}

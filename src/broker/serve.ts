@@ -1,0 +1,44 @@
+// What the broker serves for an endpoint: the SPEC §2 rules for default, unknown and known names.
+import { UnknownEndpointError } from '../core/errors.ts';
+import { servedTimeout } from '../core/serving.ts';
+import type { EndpointRecord, TimeoutStore } from '../store/types.ts';
+import type { BrokerConfig } from './config.ts';
+
+/**
+ * The served timeout (ms) for `name`:
+ * nothing computed anywhere yet → the default; unknown name → 422 "Endpoint Invalid";
+ * known but never computed → the default; otherwise the stored value with the margin, clamped.
+ */
+export function servedFor(
+  store: TimeoutStore,
+  config: Readonly<BrokerConfig>,
+  name: string,
+): number {
+  if (!store.hasAnyValue()) return config.defaultTimeoutMs;
+  const rec = store.get(name);
+  if (!rec) throw new UnknownEndpointError(name);
+  return servedForRecord(rec, config);
+}
+
+export function servedForRecord(rec: EndpointRecord, config: Readonly<BrokerConfig>): number {
+  return rec.storedMs === undefined ? config.defaultTimeoutMs : servedTimeout(rec.storedMs, config);
+}
+
+/** The JSON view of one endpoint (`/v1/endpoints`, `/v1/timeouts/:endpoint`). */
+export function endpointView(rec: EndpointRecord, config: Readonly<BrokerConfig>) {
+  return {
+    endpoint: rec.name,
+    timeoutMs: servedForRecord(rec, config),
+    storedMs: rec.storedMs ?? null,
+    status: rec.status,
+    strategy: rec.last?.strategy ?? null,
+    method: rec.last?.method ?? null,
+    samples: rec.last?.samples ?? null,
+    meanMs: rec.last?.meanMs ?? null,
+    sdMs: rec.last?.sdMs ?? null,
+    percentilesMs: rec.last?.percentilesMs ?? null,
+    computedAt: rec.computedAt ?? null,
+    attemptedAt: rec.attemptedAt ?? null,
+    lastError: rec.lastError ?? null,
+  };
+}

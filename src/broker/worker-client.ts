@@ -1,0 +1,117 @@
+// Calls one worker for one endpoint, over the v1 JSON API or the original's text API, with a timeout.
+import { z } from 'zod';
+import type { WorkerRecord } from './worker-registry.ts';
+
+/** A worker reply as the broker accepts it; anything else is rejected and the old value kept. */
+const replySchema = z.object({
+  timeoutMs: z.number().finite().positive(),
+  strategy: z.string().max(64).default('unknown'),
+  method: z.string().max(64).default('unknown'),
+  samples: z.number().int().min(0).default(0),
+  meanMs: z.number().finite().default(0),
+  sdMs: z.number().finite().default(0),
+  percentilesMs: z.record(z.string(), z.number().finite()).default({}),
+  computeMs: z.number().finite().min(0).default(0),
+});
+
+export type WorkerReply = z.infer<typeof replySchema>;
+
+export type CallOutcome =
+  | { ok: true; reply: WorkerReply }
+  /** `evict`: the worker did not answer (connection error, time-out), so it leaves the registry. */
+  | { ok: false; evict: boolean; error: string };
+
+export interface JobSpec {
+  endpoint: string;
+  alpha: number;
+  strategy: string | undefined;
+}
+
+export async function callWorker(
+  worker: WorkerRecord,
+  job: JobSpec,
+  timeoutMs: number,
+): Promise<CallOutcome> {
+  let res: Response;
+  try {
+    res =
+      worker.protocol === 'legacy'
+        ? await fetch(`${worker.url}/computetimeout?url=${encodeURIComponent(job.endpoint)}`, {
+            signal: AbortSignal.timeout(timeoutMs),
+          })
+        : await fetch(`${worker.url}/v1/compute`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              endpoint: job.endpoint,
+              alpha: job.alpha,
+              ...(job.strategy ? { strategy: job.strategy } : {}),
+            }),
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+  } catch (err) {
+    return { ok: false, evict: true, error: describeFetchError(err, timeoutMs) };
+  }
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (err) {
+    return { ok: false, evict: true, error: describeFetchError(err, timeoutMs) };
+  }
+  if (res.status !== 200) {
+    return {
+      ok: false,
+      evict: false,
+      error: `worker answered HTTP ${res.status}: ${errorMessage(text)}`,
+    };
+  }
+  if (worker.protocol === 'legacy') {
+    const value = Number(text.trim());
+    if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
+      return {
+        ok: false,
+        evict: false,
+        error: `worker reply is not a positive number: ${JSON.stringify(text.slice(0, 60))}`,
+      };
+    }
+    return {
+      ok: true,
+      reply: replySchema.parse({ timeoutMs: value, strategy: 'legacy', method: 'legacy' }),
+    };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, evict: false, error: 'worker reply is not JSON' };
+  }
+  const parsed = replySchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return {
+      ok: false,
+      evict: false,
+      error: `worker reply rejected: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`,
+    };
+  }
+  return { ok: true, reply: parsed.data };
+}
+
+function errorMessage(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string } };
+    if (body.error?.message) return body.error.message;
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return text.slice(0, 200);
+}
+
+function describeFetchError(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error) {
+    if (err.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return `connection failed: ${cause?.code ?? cause?.message ?? err.message}`;
+  }
+  return String(err);
+}

@@ -1,0 +1,135 @@
+// Registry of workers: registration by reachable URL, leases renewed by heartbeats, eviction.
+import { randomUUID } from 'node:crypto';
+import { InvalidWorkerUrlError, JitError, UnknownWorkerError } from '../core/errors.ts';
+
+/** `v1`: JSON POST /v1/compute; `legacy`: the original's GET /computetimeout (text). */
+export type WorkerProtocol = 'v1' | 'legacy';
+
+export interface WorkerRecord {
+  id: string;
+  url: string;
+  protocol: WorkerProtocol;
+  concurrency: number;
+  registeredAt: number;
+  lastHeartbeatAt: number;
+  leaseMs: number;
+  jobsDone: number;
+  jobsFailed: number;
+  inFlight: number;
+}
+
+export interface RegistryOptions {
+  leaseMs: number;
+  legacyLeaseMs: number;
+  defaultConcurrency: number;
+  maxWorkers: number;
+  now?: () => number;
+  onEvict?: (worker: WorkerRecord, reason: string) => void;
+}
+
+/** Normalises a worker URL: http(s) only, no credentials, query or fragment; no trailing slash. */
+export function normalizeWorkerUrl(raw: unknown): string {
+  if (typeof raw !== 'string' || raw.length === 0)
+    throw new InvalidWorkerUrlError('"url" must be a non-empty string');
+  if (raw.length > 2048) throw new InvalidWorkerUrlError('longer than 2048 characters');
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new InvalidWorkerUrlError(`"${raw.slice(0, 100)}" is not a URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new InvalidWorkerUrlError('scheme must be http or https');
+  if (u.username || u.password) throw new InvalidWorkerUrlError('must not contain credentials');
+  if (u.search || u.hash) throw new InvalidWorkerUrlError('must not contain a query or fragment');
+  return u.toString().replace(/\/+$/, '');
+}
+
+export class WorkerRegistry {
+  private readonly workers = new Map<string, WorkerRecord>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: RegistryOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Registers (or renews, for a URL already known) a worker; answers its record. */
+  register(url: string, protocol: WorkerProtocol, concurrency?: number): WorkerRecord {
+    const normalized = normalizeWorkerUrl(url);
+    const t = this.now();
+    for (const w of this.workers.values()) {
+      if (w.url === normalized) {
+        // Same URL again: the same worker restarted or re-announced itself; keep its id.
+        w.lastHeartbeatAt = t;
+        w.protocol = protocol;
+        if (concurrency !== undefined) w.concurrency = concurrency;
+        w.leaseMs = protocol === 'legacy' ? this.opts.legacyLeaseMs : this.opts.leaseMs;
+        return w;
+      }
+    }
+    if (this.workers.size >= this.opts.maxWorkers) {
+      throw new JitError('BAD_REQUEST', `worker limit reached (${this.opts.maxWorkers})`);
+    }
+    const rec: WorkerRecord = {
+      id: randomUUID(),
+      url: normalized,
+      protocol,
+      concurrency: concurrency ?? this.opts.defaultConcurrency,
+      registeredAt: t,
+      lastHeartbeatAt: t,
+      leaseMs: protocol === 'legacy' ? this.opts.legacyLeaseMs : this.opts.leaseMs,
+      jobsDone: 0,
+      jobsFailed: 0,
+      inFlight: 0,
+    };
+    this.workers.set(rec.id, rec);
+    return rec;
+  }
+
+  heartbeat(id: string): WorkerRecord {
+    const w = this.workers.get(id);
+    if (!w) throw new UnknownWorkerError(id);
+    w.lastHeartbeatAt = this.now();
+    return w;
+  }
+
+  unregister(id: string): void {
+    if (!this.workers.delete(id)) throw new UnknownWorkerError(id);
+  }
+
+  /** Removes the worker with this URL, if any; answers whether one was removed. */
+  unregisterUrl(url: string): boolean {
+    const normalized = normalizeWorkerUrl(url);
+    for (const w of this.workers.values()) {
+      if (w.url === normalized) return this.workers.delete(w.id);
+    }
+    return false;
+  }
+
+  evict(id: string, reason: string): void {
+    const w = this.workers.get(id);
+    if (w && this.workers.delete(id)) this.opts.onEvict?.(w, reason);
+  }
+
+  /** Evicts every worker whose lease ran out. */
+  sweep(): void {
+    const t = this.now();
+    for (const w of [...this.workers.values()]) {
+      if (t - w.lastHeartbeatAt > w.leaseMs)
+        this.evict(w.id, `no heartbeat for ${t - w.lastHeartbeatAt} ms`);
+    }
+  }
+
+  get(id: string): WorkerRecord | undefined {
+    return this.workers.get(id);
+  }
+
+  list(): WorkerRecord[] {
+    this.sweep();
+    return [...this.workers.values()];
+  }
+
+  get size(): number {
+    return this.workers.size;
+  }
+}

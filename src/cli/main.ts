@@ -1,0 +1,33 @@
+// The `jit` command line: broker, worker and demo subcommands.
+import { Command } from 'commander';
+import { InvalidConfigError } from '../core/errors.ts';
+import { brokerCommand } from './broker-command.ts';
+import { demoCommand } from './demo-command.ts';
+import { workerCommand } from './worker-command.ts';
+
+export function buildCli(): Command {
+  return new Command('jit')
+    .description('JustInTimeout: per-endpoint timeouts computed from real latency')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .addCommand(brokerCommand())
+    .addCommand(workerCommand())
+    .addCommand(demoCommand());
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof InvalidConfigError) {
+      process.stderr.write(`jit: ${err.message}\n`);
+      process.exit(2);
+    }
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+      process.stderr.write(`jit: cannot listen: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

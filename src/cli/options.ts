@@ -1,0 +1,34 @@
+// Helpers for CLI options: every option has an env variable; values stay strings until zod validates.
+import { Option } from 'commander';
+
+/** An option `--flag <value>` that also reads `env`, with its default shown in --help. */
+export function opt(
+  flags: string,
+  description: string,
+  env: string,
+  defaultValue?: string,
+): Option {
+  const o = new Option(flags, description).env(env);
+  return defaultValue === undefined ? o : o.default(defaultValue);
+}
+
+/** Number from a CLI string; NaN (reported by the config schema) when it is not one. */
+export function num(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string') return Number.NaN;
+  const s = value.trim();
+  if (s === 'Infinity' || s === 'inf') return Number.POSITIVE_INFINITY;
+  return s === '' ? Number.NaN : Number(s);
+}
+
+/** Boolean from a CLI/env string: true/false/1/0/yes/no. */
+export function bool(value: unknown): boolean | undefined {
+  if (value === undefined || typeof value === 'boolean') return value;
+  return typeof value === 'string' && /^(1|true|yes|on)$/i.test(value);
+}
+
+/** Drops keys whose value is undefined, so schema defaults apply. */
+export function defined<T extends Record<string, unknown>>(obj: T): Partial<T> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,65 @@
+// The broker's post-processing of computed values: spike damping, the served margin, the default.
+// The backtest imports these same functions so that replayed timeouts equal served ones.
+
+/** Factors of SPEC §2; every one configurable. */
+export interface ServingOptions {
+  /** A new value above `spikeFactor × old` counts as a spike. Default 5 (×). */
+  spikeFactor: number;
+  /** A spike is stored as `spikeReplaceFactor × old`. Default 2 (×). */
+  spikeReplaceFactor: number;
+  /** Values above this get the multiplicative margin, others the additive one. Default 5 (ms). */
+  marginThresholdMs: number;
+  /** Multiplicative margin for values above the threshold. Default 1.1 (×). */
+  marginFactor: number;
+  /** Additive margin for values at or below the threshold. Default 1 (ms). */
+  marginAddMs: number;
+  /** Served when nothing has been computed yet. Default 100 (ms). */
+  defaultTimeoutMs: number;
+  /** Lower clamp on the served value. Default 0 (ms, no clamp). */
+  minMs: number;
+  /** Upper clamp on the served value. Default Infinity (ms, no clamp). */
+  maxMs: number;
+}
+
+export const DEFAULT_SERVING: Readonly<ServingOptions> = Object.freeze({
+  spikeFactor: 5,
+  spikeReplaceFactor: 2,
+  marginThresholdMs: 5,
+  marginFactor: 1.1,
+  marginAddMs: 1,
+  defaultTimeoutMs: 100,
+  minMs: 0,
+  maxMs: Number.POSITIVE_INFINITY,
+});
+
+/**
+ * Spike damping: a new value more than `spikeFactor` times the previous stored one is stored as
+ * `spikeReplaceFactor × old`. Decreases are never damped. Without a previous successful value
+ * (`old` undefined) the new value is stored as is — unlike the original, where a failed call's
+ * placeholder went through this rule and could double a value.
+ */
+export function dampSpike(
+  newMs: number,
+  oldMs: number | undefined,
+  opts: Pick<ServingOptions, 'spikeFactor' | 'spikeReplaceFactor'> = DEFAULT_SERVING,
+): number {
+  if (oldMs === undefined || !(oldMs > 0)) return newMs;
+  return newMs > opts.spikeFactor * oldMs ? opts.spikeReplaceFactor * oldMs : newMs;
+}
+
+/**
+ * The served value for a stored one: `ceil(x > 5 ? x·1.1 : x + 1)`, then clamped. The product
+ * is written exactly as the original (`x * 1.1`) so float rounding matches it to the millisecond.
+ */
+export function servedTimeout(
+  storedMs: number,
+  opts: Pick<
+    ServingOptions,
+    'marginThresholdMs' | 'marginFactor' | 'marginAddMs' | 'minMs' | 'maxMs'
+  > = DEFAULT_SERVING,
+): number {
+  const withMargin = Math.ceil(
+    storedMs > opts.marginThresholdMs ? storedMs * opts.marginFactor : storedMs + opts.marginAddMs,
+  );
+  return Math.min(opts.maxMs, Math.max(opts.minMs, withMargin));
+}

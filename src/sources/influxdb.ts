@@ -1,0 +1,134 @@
+// Source `influxdb`: InfluxQL over HTTP (/query) to InfluxDB 1.x, or 2.x/3.x via their v1 API + token.
+import { z } from 'zod';
+import { parseConfig } from '../core/config.ts';
+import { SourceQueryError, SourceUnavailableError } from '../core/errors.ts';
+import { quoteIdentifier, quoteRegexLiteral, quoteString } from './influxql.ts';
+import type { FetchOptions, LatencySource } from './types.ts';
+
+export const influxOptionsSchema = z
+  .object({
+    /** Base URL of InfluxDB's HTTP API. Default http://127.0.0.1:8086. */
+    url: z.url().default('http://127.0.0.1:8086'),
+    /** Database (1.x) or bucket mapped by DBRP (2.x/3.x). Default "tracing". */
+    database: z.string().min(1).default('tracing'),
+    /** Measurement holding spans. Default "span". */
+    measurement: z.string().min(1).default('span'),
+    /** Field with the span duration. Default "duration". */
+    field: z.string().min(1).default('duration'),
+    /** Tag matched against the endpoint name. Default "http.url". */
+    tag: z.string().min(1).default('http.url'),
+    /** Unit of the duration field. Default "ns" (Jaeger/OpenTelemetry). */
+    durationUnit: z.enum(['ns', 'us', 'ms', 's']).default('ns'),
+    /** `contains`: the tag contains the name (the original's regex, escaped); `exact`: equals it. Default contains. */
+    matchMode: z.enum(['contains', 'exact']).default('contains'),
+    /** InfluxDB 1.x user. Default "root" (the original's). */
+    username: z.string().default('root'),
+    /** InfluxDB 1.x password. Default "root" (the original's). */
+    password: z.string().default('root'),
+    /** API token for 2.x/3.x (sent as `Authorization: Token …`); replaces user/password. Default none. */
+    token: z.string().optional(),
+    /** Per-query timeout. Default 10000 (ms). */
+    requestTimeoutMs: z.number().int().positive().default(10_000),
+  })
+  .strict();
+
+export type InfluxOptions = z.infer<typeof influxOptionsSchema>;
+
+const UNIT_TO_MS = { ns: 1e-6, us: 1e-3, ms: 1, s: 1e3 } as const;
+
+interface InfluxResponse {
+  error?: string;
+  results?: {
+    error?: string;
+    series?: { columns: string[]; values: [number, number | null][] }[];
+  }[];
+}
+
+/** Builds the InfluxQL for one endpoint; every identifier and the name are quoted. */
+export function buildDurationQuery(
+  endpoint: string,
+  opts: Pick<InfluxOptions, 'measurement' | 'field' | 'tag' | 'matchMode'>,
+  fetch: FetchOptions,
+): string {
+  const match =
+    opts.matchMode === 'exact'
+      ? `${quoteIdentifier(opts.tag)} = ${quoteString(endpoint)}`
+      : `${quoteIdentifier(opts.tag)} =~ ${quoteRegexLiteral(endpoint)}`;
+  const windowMs = Math.max(1, Math.round(fetch.windowHours * 3_600_000));
+  return (
+    `SELECT ${quoteIdentifier(opts.field)} FROM ${quoteIdentifier(opts.measurement)} ` +
+    `WHERE time >= now() - ${windowMs}ms AND ${match} ` +
+    `ORDER BY time DESC LIMIT ${Math.max(1, Math.floor(fetch.limit))}`
+  );
+}
+
+export function createInfluxSource(options: Partial<InfluxOptions> = {}): LatencySource {
+  const opts = parseConfig(influxOptionsSchema, options);
+  const base = opts.url.replace(/\/+$/, '');
+  const label = `influxdb(${base})`;
+
+  async function query(q: string, db?: string): Promise<InfluxResponse> {
+    const params = new URLSearchParams({ q, epoch: 'ns' });
+    if (db) params.set('db', db);
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    };
+    if (opts.token) headers.authorization = `Token ${opts.token}`;
+    else if (opts.username) {
+      params.set('u', opts.username);
+      params.set('p', opts.password);
+    }
+    let res: Response;
+    try {
+      res = await fetch(`${base}/query`, {
+        method: 'POST',
+        headers,
+        body: params.toString(),
+        signal: AbortSignal.timeout(opts.requestTimeoutMs),
+      });
+    } catch (err) {
+      throw new SourceUnavailableError(label, describeFetchError(err));
+    }
+    const text = await res.text();
+    let body: InfluxResponse;
+    try {
+      body = JSON.parse(text) as InfluxResponse;
+    } catch {
+      throw new SourceQueryError(label, `HTTP ${res.status}: ${text.slice(0, 200)}`);
+    }
+    const error = body.error ?? body.results?.find((r) => r.error)?.error;
+    if (!res.ok || error) throw new SourceQueryError(label, error ?? `HTTP ${res.status}`);
+    return body;
+  }
+
+  return {
+    name: 'influxdb',
+    async fetchDurations(endpoint: string, fetchOpts: FetchOptions): Promise<number[]> {
+      const body = await query(buildDurationQuery(endpoint, opts, fetchOpts), opts.database);
+      const factor = UNIT_TO_MS[opts.durationUnit];
+      const out: number[] = [];
+      for (const series of body.results?.[0]?.series ?? []) {
+        const col = series.columns.indexOf(opts.field);
+        for (const row of series.values) {
+          const v = row[col === -1 ? 1 : col];
+          if (typeof v === 'number' && Number.isFinite(v)) out.push(v * factor);
+        }
+      }
+      // Queried newest first (so LIMIT keeps the most recent); strategies want oldest first.
+      return out.reverse();
+    },
+    async check(): Promise<void> {
+      await query('SHOW DATABASES');
+    },
+  };
+}
+
+function describeFetchError(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (err.name === 'TimeoutError') return 'request timed out';
+    return cause?.code ?? cause?.message ?? err.message;
+  }
+  return String(err);
+}

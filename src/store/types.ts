@@ -1,0 +1,42 @@
+// The store seam: per-endpoint state the broker keeps and serves (memory now, SQLite later).
+
+export type EndpointStatus = 'fresh' | 'stale' | 'never';
+
+/** Details of the last successful computation, as the worker reported them (ms). */
+export interface ComputationInfo {
+  /** Value the worker computed, before damping. */
+  computedMs: number;
+  strategy: string;
+  method: string;
+  samples: number;
+  meanMs: number;
+  sdMs: number;
+  percentilesMs: Record<string, number>;
+  computeMs: number;
+  workerId: string;
+}
+
+export interface EndpointRecord {
+  name: string;
+  /** Value after spike damping; undefined until the first successful computation. */
+  storedMs: number | undefined;
+  status: EndpointStatus;
+  /** ISO time of the last successful computation. */
+  computedAt: string | undefined;
+  last: ComputationInfo | undefined;
+  /** Why the last attempt failed, when status is stale (or never after a failure). */
+  lastError: string | undefined;
+  /** ISO time of the last attempt, successful or not. */
+  attemptedAt: string | undefined;
+}
+
+export interface TimeoutStore {
+  get(name: string): EndpointRecord | undefined;
+  list(): EndpointRecord[];
+  /** Makes the table hold exactly `names`: new ones start as `never`, missing ones are dropped. */
+  syncEndpoints(names: readonly string[]): void;
+  /** Whether any endpoint has ever been computed successfully. */
+  hasAnyValue(): boolean;
+  recordSuccess(name: string, storedMs: number, info: ComputationInfo, at: Date): void;
+  recordFailure(name: string, error: string, at: Date): void;
+}
