@@ -17,6 +17,7 @@ export interface BrokerDeps {
 
 export interface Broker {
   app: FastifyInstance;
+  config: Readonly<BrokerConfig>;
   store: TimeoutStore;
   registry: WorkerRegistry;
   cycles: CycleRunner;
@@ -46,5 +47,5 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
   app.addHook('onClose', async () => {
     await cycles.stop();
   });
-  return { app, store, registry, cycles };
+  return { app, config, store, registry, cycles };
 }

@@ -1,0 +1,71 @@
+// Shared conformance suite every TimeoutStrategy must pass (run for each registered strategy).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { JitError } from '../core/errors.ts';
+import { seedSampleDurationsMs } from '../sources/seed-sample.ts';
+import type { TimeoutStrategy } from './types.ts';
+
+/** Deterministic heavy-tailed durations (ms): mostly 10–30 ms with a 2 % tail up to 2 s. */
+export function syntheticWindow(n: number, seed = 1): number[] {
+  let s = seed;
+  const rand = () => (s = (s * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  return Array.from({ length: n }, () => (rand() < 0.02 ? 200 + rand() * 1800 : 10 + rand() * 20));
+}
+
+export function timeoutStrategyConformance(name: string, make: () => TimeoutStrategy): void {
+  describe(`TimeoutStrategy conformance: ${name}`, () => {
+    const input = (durationsMs: number[], alpha = 0.001) => ({ endpoint: 'e', durationsMs, alpha });
+
+    it('reports its registered name and a description', () => {
+      const s = make();
+      assert.equal(s.name, name);
+      assert.ok(s.description.length > 0);
+    });
+
+    it('answers a finite, positive timeout and a method on real and synthetic windows', async () => {
+      for (const w of [[...seedSampleDurationsMs()], syntheticWindow(2000), [5, 5, 5, 5]]) {
+        const r = await make().compute(input(w));
+        assert.ok(Number.isFinite(r.timeoutMs) && r.timeoutMs > 0, `timeoutMs ${r.timeoutMs}`);
+        assert.ok(r.method.length > 0);
+      }
+    });
+
+    it('is deterministic: the same window gives the same value', async () => {
+      const w = syntheticWindow(1000, 7);
+      assert.equal(
+        (await make().compute(input(w))).timeoutMs,
+        (await make().compute(input(w))).timeoutMs,
+      );
+    });
+
+    it('does not modify the window it is given', async () => {
+      const w = syntheticWindow(300, 3);
+      const copy = [...w];
+      await make().compute(input(Object.freeze(w) as number[]));
+      assert.deepEqual(w, copy);
+    });
+
+    it('scales with the data: every duration ×10 gives a larger timeout', async () => {
+      const w = syntheticWindow(1000, 11);
+      const a = await make().compute(input(w));
+      const b = await make().compute(input(w.map((x) => x * 10)));
+      assert.ok(b.timeoutMs > a.timeoutMs, `${b.timeoutMs} > ${a.timeoutMs}`);
+    });
+
+    it('covers most of a stationary window (at most 5 % of it above the value)', async () => {
+      const w = syntheticWindow(2000, 5);
+      const r = await make().compute(input(w, 0.01));
+      assert.ok(w.filter((x) => x > r.timeoutMs).length / w.length <= 0.05);
+    });
+
+    it('answers an empty window with a positive value or a typed 4xx error, never NaN', async () => {
+      try {
+        const r = await make().compute(input([]));
+        assert.ok(Number.isFinite(r.timeoutMs) && r.timeoutMs > 0);
+      } catch (err) {
+        assert.ok(err instanceof JitError, `expected a JitError, got ${String(err)}`);
+        assert.ok(err.statusCode >= 400 && err.statusCode < 500);
+      }
+    });
+  });
+}

@@ -1,0 +1,258 @@
+// Hostile and malformed input to the broker and worker: clear 4xx JSON, no crash, nothing changed.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { brokerConfig } from '../../src/broker/config.ts';
+import { startBroker, type RunningBroker } from '../../src/broker/run.ts';
+import { workerConfig } from '../../src/worker/config.ts';
+import { startWorker, type RunningWorker } from '../../src/worker/run.ts';
+
+let broker: RunningBroker;
+let worker: RunningWorker;
+const dir = mkdtempSync(join(tmpdir(), 'jit-bad-input-'));
+
+before(async () => {
+  const endpointsFile = join(dir, 'endpoints.config');
+  writeFileSync(endpointsFile, 'customer\n');
+  broker = await startBroker(brokerConfig({ port: 0, endpointsFile, cyclePauseMs: 600_000 }), {
+    logger: false,
+  });
+  worker = await startWorker(
+    workerConfig({ port: 0, brokerUrl: broker.url, source: 'seed-sample', heartbeatMs: 60_000 }),
+    { logger: false },
+  );
+  for (let i = 0; i < 300 && broker.registry.size === 0; i++)
+    await new Promise((r) => setTimeout(r, 10));
+  await broker.cycles.runCycle();
+  assert.equal(broker.store.get('customer')?.status, 'fresh');
+});
+
+after(async () => {
+  await worker.close();
+  await broker.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function call(
+  url: string,
+  init: RequestInit = {},
+): Promise<{
+  status: number;
+  json: { error?: { code: string; message: string } } & Record<string, unknown>;
+}> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    assert.fail(`not JSON (HTTP ${res.status}): ${text.slice(0, 100)}`);
+  }
+  return { status: res.status, json };
+}
+
+const jsonInit = (method: string, body: string, type = 'application/json'): RequestInit => ({
+  method,
+  headers: { 'content-type': type },
+  body,
+});
+
+describe('broker: bad input gets a 4xx JSON error naming the problem', () => {
+  const cases: [string, string, RequestInit | undefined, number, string][] = [
+    ['missing url', '/gettimeout', undefined, 400, 'MISSING_PARAMETER'],
+    ['repeated url', '/gettimeout?url=a&url=b', undefined, 400, 'MISSING_PARAMETER'],
+    ['unknown JSON endpoint', '/v1/timeouts/nope', undefined, 422, 'UNKNOWN_ENDPOINT'],
+    ['unknown route', '/no/such/route', undefined, 404, 'NOT_FOUND'],
+    [
+      'malformed worker URL',
+      '/v1/workers',
+      jsonInit('POST', '{"url":"not a url"}'),
+      400,
+      'INVALID_WORKER_URL',
+    ],
+    [
+      'worker URL with another scheme',
+      '/v1/workers',
+      jsonInit('POST', '{"url":"file:///etc/passwd"}'),
+      400,
+      'INVALID_WORKER_URL',
+    ],
+    ['registration without url', '/v1/workers', jsonInit('POST', '{}'), 400, 'INVALID_BODY'],
+    [
+      'registration with extra fields',
+      '/v1/workers',
+      jsonInit('POST', '{"url":"http://127.0.0.1:1","x":1}'),
+      400,
+      'INVALID_BODY',
+    ],
+    [
+      'registration with bad concurrency',
+      '/v1/workers',
+      jsonInit('POST', '{"url":"http://127.0.0.1:1","concurrency":-1}'),
+      400,
+      'INVALID_BODY',
+    ],
+    [
+      'broken JSON',
+      '/v1/workers',
+      jsonInit('POST', '{"url":'),
+      400,
+      'FST_ERR_CTP_INVALID_JSON_BODY',
+    ],
+    [
+      'wrong media type',
+      '/v1/workers',
+      jsonInit('POST', 'url=x', 'application/xml'),
+      415,
+      'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+    ],
+    [
+      'body too large',
+      '/v1/workers',
+      jsonInit('POST', JSON.stringify({ url: 'x'.repeat(200_000) })),
+      413,
+      'FST_ERR_CTP_BODY_TOO_LARGE',
+    ],
+    [
+      'heartbeat of an unknown worker',
+      '/v1/workers/nope/heartbeat',
+      { method: 'PUT' },
+      404,
+      'UNKNOWN_WORKER',
+    ],
+    [
+      'unregister of an unknown worker',
+      '/v1/workers/nope',
+      { method: 'DELETE' },
+      404,
+      'UNKNOWN_WORKER',
+    ],
+  ];
+  for (const [label, path, init, status, code] of cases) {
+    it(label, async () => {
+      const r = await call(broker.url + path, init);
+      assert.equal(r.status, status);
+      assert.equal(r.json.error?.code, code);
+      assert.ok((r.json.error?.message.length ?? 0) > 0);
+    });
+  }
+
+  it('registers, heartbeats, lists and unregisters a worker over the JSON API', async () => {
+    const reg = await call(
+      `${broker.url}/v1/workers`,
+      jsonInit('POST', '{"url":"http://127.0.0.1:9/","concurrency":2}'),
+    );
+    assert.equal(reg.status, 201);
+    const id = reg.json.id as string;
+    assert.equal(reg.json.url, 'http://127.0.0.1:9');
+    assert.equal(
+      (await call(`${broker.url}/v1/workers/${id}/heartbeat`, { method: 'PUT' })).status,
+      200,
+    );
+    const list = await call(`${broker.url}/v1/workers`);
+    const mine = (list.json.workers as { id: string; concurrency: number; busy: boolean }[]).find(
+      (w) => w.id === id,
+    );
+    assert.equal(mine?.concurrency, 2);
+    assert.equal(mine?.busy, false);
+    const del = await fetch(`${broker.url}/v1/workers/${id}`, { method: 'DELETE' });
+    assert.equal(del.status, 204);
+    assert.equal(broker.registry.get(id), undefined);
+  });
+
+  it('answers health and readiness', async () => {
+    assert.deepEqual((await call(`${broker.url}/healthz`)).json, { status: 'ok' });
+    const ready = await call(`${broker.url}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.equal(ready.json.status, 'ready');
+  });
+
+  it('survives a burst of random paths, queries and bodies with no 5xx and no changed value', async () => {
+    const before = broker.store.get('customer')?.storedMs;
+    let seed = 42;
+    const rnd = (n: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n;
+    const junk = () =>
+      Array.from({ length: rnd(40) }, () => String.fromCharCode(33 + rnd(94))).join('');
+    const paths = [
+      '/gettimeout',
+      '/getendpoints',
+      '/v1/workers',
+      '/v1/endpoints',
+      '/v1/timeouts/',
+      '/register',
+      '/x',
+    ];
+    for (let i = 0; i < 300; i++) {
+      const path = `${paths[rnd(paths.length)]}${encodeURIComponent(junk())}?${encodeURIComponent(junk())}=${encodeURIComponent(junk())}`;
+      const method = ['GET', 'POST', 'PUT', 'DELETE'][rnd(4)] as string;
+      const res = await fetch(broker.url + path, {
+        method,
+        ...(method === 'GET'
+          ? {}
+          : { headers: { 'content-type': 'application/json' }, body: junk() }),
+      });
+      await res.arrayBuffer();
+      assert.ok(res.status < 500, `${method} ${path} → ${res.status}`);
+    }
+    assert.equal(broker.store.get('customer')?.storedMs, before);
+    assert.equal((await fetch(`${broker.url}/healthz`)).status, 200);
+  });
+});
+
+describe('worker: bad input', () => {
+  const cases: [string, string, RequestInit | undefined, number, string][] = [
+    ['missing url', '/computetimeout', undefined, 400, 'MISSING_PARAMETER'],
+    ['compute without endpoint', '/v1/compute', jsonInit('POST', '{}'), 400, 'INVALID_BODY'],
+    [
+      'alpha out of range',
+      '/v1/compute',
+      jsonInit('POST', '{"endpoint":"a","alpha":2}'),
+      400,
+      'INVALID_BODY',
+    ],
+    [
+      'unknown strategy',
+      '/v1/compute',
+      jsonInit('POST', '{"endpoint":"a","strategy":"nope"}'),
+      422,
+      'UNKNOWN_STRATEGY',
+    ],
+    [
+      'control characters in the name',
+      '/v1/compute',
+      jsonInit('POST', '{"endpoint":"a\\u0000b"}'),
+      400,
+      'INVALID_ENDPOINT_NAME',
+    ],
+    ['empty name', '/computetimeout?url=', undefined, 400, 'INVALID_ENDPOINT_NAME'],
+  ];
+  for (const [label, path, init, status, code] of cases) {
+    it(label, async () => {
+      const r = await call(worker.url + path, init);
+      assert.equal(r.status, status);
+      assert.equal(r.json.error?.code, code);
+    });
+  }
+
+  it('answers a job with the value and the window summary', async () => {
+    const r = await call(
+      `${worker.url}/v1/compute`,
+      jsonInit('POST', '{"endpoint":"customer","strategy":"quantile","alpha":0.01}'),
+    );
+    assert.equal(r.status, 200);
+    assert.equal(r.json.strategy, 'quantile');
+    assert.equal(r.json.samples, 522);
+    assert.equal(Math.round(r.json.timeoutMs as number), 15530);
+    assert.equal(Math.round((r.json.meanMs as number) + 2 * (r.json.sdMs as number)), 4442);
+    assert.ok(((r.json.percentilesMs as Record<string, number>).p99 ?? 0) > 0);
+    assert.ok(typeof r.json.computeMs === 'number');
+  });
+
+  it('answers the original route as text milliseconds', async () => {
+    const res = await fetch(`${worker.url}/computetimeout?url=customer`);
+    assert.equal(res.status, 200);
+    assert.equal(Math.round(Number(await res.text())), 4442);
+  });
+});

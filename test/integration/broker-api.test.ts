@@ -1,0 +1,249 @@
+// The broker over real HTTP: original routes byte for byte, the JSON API, bad input, bad workers.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, describe, it } from 'node:test';
+import { brokerConfig, type BrokerConfigInput } from '../../src/broker/config.ts';
+import { startBroker, type RunningBroker } from '../../src/broker/run.ts';
+import { workerConfig } from '../../src/worker/config.ts';
+import { startWorker, type RunningWorker } from '../../src/worker/run.ts';
+import {
+  startScriptedWorker,
+  type ScriptedAnswer,
+  type ScriptedWorker,
+} from '../helpers/scripted-worker.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'jit-broker-api-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let fileNo = 0;
+function endpointsFile(names: string[]): string {
+  const path = join(dir, `endpoints-${fileNo++}.config`);
+  writeFileSync(path, `# test\n${names.join('\n')}\n`);
+  return path;
+}
+
+const open: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const s of open.splice(0).reverse()) await s.close();
+});
+
+async function broker(names: string[], extra: BrokerConfigInput = {}): Promise<RunningBroker> {
+  const b = await startBroker(
+    brokerConfig({
+      port: 0,
+      endpointsFile: endpointsFile(names),
+      cyclePauseMs: 600_000,
+      callTimeoutMs: 2000,
+      ...extra,
+    }),
+    { logger: false },
+  );
+  open.push(b);
+  return b;
+}
+
+async function scripted(
+  b: RunningBroker,
+  answer: (e: string) => ScriptedAnswer,
+): Promise<ScriptedWorker> {
+  const w = await startScriptedWorker(answer);
+  open.push(w);
+  // Straight into the registry: POST /v1/workers would kick an extra cycle and race the test's own.
+  b.registry.register(w.url, 'v1');
+  return w;
+}
+
+async function seedWorker(b: RunningBroker): Promise<RunningWorker> {
+  const w = await startWorker(
+    workerConfig({ port: 0, brokerUrl: b.url, source: 'seed-sample', heartbeatMs: 60_000 }),
+    { logger: false },
+  );
+  open.push(w);
+  for (let i = 0; i < 200 && !b.registry.list().some((r) => r.url === w.url); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return w;
+}
+
+async function get(url: string): Promise<{ status: number; type: string; text: string }> {
+  const res = await fetch(url);
+  return {
+    status: res.status,
+    type: res.headers.get('content-type') ?? '',
+    text: await res.text(),
+  };
+}
+
+describe('original routes, byte for byte (SPEC §2)', () => {
+  it('serves the default 100 for any name before anything was computed, and [] endpoints', async () => {
+    const b = await broker(['customer', 'order']);
+    assert.deepEqual(await get(`${b.url}/gettimeout?url=customer`), {
+      status: 200,
+      type: 'text/plain; charset=utf-8',
+      text: '100',
+    });
+    assert.equal((await get(`${b.url}/gettimeout?url=anything`)).text, '100');
+    assert.equal((await get(`${b.url}/getendpoints`)).text, '[]');
+  });
+
+  it('serves ceil(1.1·x) of mean + 2·sd on the sample data: 4887; 422 "Endpoint Invalid" for unknown names', async () => {
+    const b = await broker(['customer', 'order']);
+    await seedWorker(b);
+    await b.cycles.runCycle();
+    assert.deepEqual(await get(`${b.url}/gettimeout?url=customer`), {
+      status: 200,
+      type: 'text/plain; charset=utf-8',
+      text: '4887',
+    });
+    assert.deepEqual(await get(`${b.url}/gettimeout?url=nope`), {
+      status: 422,
+      type: 'text/plain; charset=utf-8',
+      text: 'Endpoint Invalid',
+    });
+    const eps = await get(`${b.url}/getendpoints`);
+    assert.equal(eps.text, '["customer","order"]');
+    assert.match(eps.type, /^application\/json/);
+  });
+
+  it('serves 100 for a listed endpoint never computed while others have values', async () => {
+    const b = await broker(['good', 'broken']);
+    await scripted(b, (e) =>
+      e === 'good' ? 40 : { status: 500, body: '{"error":{"message":"boom"}}' },
+    );
+    await b.cycles.runCycle();
+    assert.equal((await get(`${b.url}/gettimeout?url=good`)).text, '44');
+    assert.equal((await get(`${b.url}/gettimeout?url=broken`)).text, '100');
+    assert.equal((await get(`${b.url}/getendpoints`)).text, '["good"]');
+  });
+
+  it('GET /register and /unregister answer "0" and register the caller on the legacy port', async () => {
+    const w = await startScriptedWorker(() => 12.5);
+    open.push(w);
+    const b = await broker(['customer'], { legacyWorkerPort: w.port });
+    assert.deepEqual(await get(`${b.url}/register`), {
+      status: 200,
+      type: 'text/plain; charset=utf-8',
+      text: '0',
+    });
+    assert.deepEqual(await get(`${b.url}/register`), {
+      status: 200,
+      type: 'text/plain; charset=utf-8',
+      text: '0',
+    });
+    const workers = (await (await fetch(`${b.url}/v1/workers`)).json()) as {
+      workers: { url: string; protocol: string }[];
+    };
+    assert.deepEqual(
+      workers.workers.map((x) => [x.url, x.protocol]),
+      [[w.url, 'legacy']],
+    );
+    await b.cycles.runCycle();
+    // Registration may kick a cycle of its own besides the test's, so one or two calls.
+    assert.ok(
+      w.calls.length >= 1 &&
+        w.calls.every((c) => c.endpoint === 'customer' && c.route === 'legacy'),
+    );
+    assert.equal((await get(`${b.url}/gettimeout?url=customer`)).text, '14'); // ceil(12.5 · 1.1 = 13.75)
+    assert.equal((await get(`${b.url}/unregister`)).text, '0');
+    assert.equal(b.registry.size, 0);
+  });
+});
+
+describe('cycles', () => {
+  it('damps a spike to 2 × old and serves it with the margin', async () => {
+    const b = await broker(['e']);
+    let v = 100;
+    await scripted(b, () => v);
+    await b.cycles.runCycle();
+    v = 1000;
+    await b.cycles.runCycle();
+    const view = (await (await fetch(`${b.url}/v1/timeouts/e`)).json()) as {
+      storedMs: number;
+      timeoutMs: number;
+    };
+    assert.equal(view.storedMs, 200);
+    assert.equal(view.timeoutMs, 221);
+    v = 150; // decreases are never damped
+    await b.cycles.runCycle();
+    assert.equal((await get(`${b.url}/gettimeout?url=e`)).text, '165');
+  });
+
+  it('keeps the old value and marks the endpoint stale when its computation fails', async () => {
+    const b = await broker(['e', 'f']);
+    let fail = false;
+    await scripted(b, (e) =>
+      fail && e === 'e' ? { status: 503, body: '{"error":{"message":"source down"}}' } : 50,
+    );
+    await b.cycles.runCycle();
+    fail = true;
+    const summary = await b.cycles.runCycle();
+    assert.equal(summary.failed, 1);
+    assert.equal(summary.done, 1);
+    const { endpoints } = (await (await fetch(`${b.url}/v1/endpoints`)).json()) as {
+      endpoints: { endpoint: string; status: string; storedMs: number; lastError: string }[];
+    };
+    const e = endpoints.find((x) => x.endpoint === 'e');
+    assert.equal(e?.status, 'stale');
+    assert.equal(e?.storedMs, 50);
+    assert.match(e?.lastError ?? '', /source down/);
+    assert.equal(endpoints.find((x) => x.endpoint === 'f')?.status, 'fresh');
+    assert.equal((await get(`${b.url}/gettimeout?url=e`)).text, '56'); // 50 · 1.1 = 55.00000000000001
+  });
+
+  for (const [label, answer] of [
+    ['NaN', { status: 200, body: '{"timeoutMs":"NaN"}' }],
+    ['negative', { status: 200, body: '{"timeoutMs":-5}' }],
+    ['zero', { status: 200, body: '{"timeoutMs":0}' }],
+    ['not JSON', { status: 200, body: 'fast' }],
+    ['missing value', { status: 200, body: '{}' }],
+    ['huge exponent', { status: 200, body: '{"timeoutMs":1e999}' }],
+  ] as const) {
+    it(`rejects a worker reply that is ${label} and keeps the old value`, async () => {
+      const b = await broker(['e']);
+      let bad = false;
+      await scripted(b, () => (bad ? answer : 80));
+      await b.cycles.runCycle();
+      bad = true;
+      const s = await b.cycles.runCycle();
+      assert.equal(s.failed, 1);
+      assert.equal(b.store.get('e')?.storedMs, 80);
+      assert.equal(b.store.get('e')?.status, 'stale');
+      assert.equal(b.registry.size, 1, 'a wrong answer is not a dead worker');
+    });
+  }
+
+  it('times out a hanging worker, evicts it and retries on another', async () => {
+    const b = await broker(['e'], { callTimeoutMs: 300 });
+    const hang = await scripted(b, () => 'hang');
+    const good = await scripted(b, () => 30);
+    const s = await b.cycles.runCycle();
+    assert.equal(s.done, 1);
+    assert.equal(b.store.get('e')?.storedMs, 30);
+    assert.equal(hang.calls.length, 1, 'the first lane to start is the first registered worker');
+    assert.deepEqual(
+      b.registry.list().map((w) => w.url),
+      [good.url],
+    );
+  });
+
+  it('re-reads the endpoint list every cycle and keeps the last one when the file goes missing', async () => {
+    const b = await broker(['a']);
+    await scripted(b, () => 20);
+    await b.cycles.runCycle();
+    writeFileSync(b.config.endpointsFile, 'a\nb\n# c\n');
+    await b.cycles.runCycle();
+    assert.deepEqual(
+      b.store.list().map((r) => [r.name, r.status]),
+      [
+        ['a', 'fresh'],
+        ['b', 'fresh'],
+      ],
+    );
+    rmSync(b.config.endpointsFile);
+    const s = await b.cycles.runCycle();
+    assert.equal(s.done, 2);
+    assert.equal((await get(`${b.url}/gettimeout?url=b`)).text, '22');
+  });
+});
