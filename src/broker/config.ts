@@ -48,7 +48,9 @@ export const brokerConfigSchema = z
     /** Lower clamp on served values. Default 0 (ms). */
     minMs: z.number().min(0).default(DEFAULT_SERVING.minMs),
     /** Upper clamp on served values. Default Infinity (ms, no clamp). */
-    maxMs: z.number().positive().default(DEFAULT_SERVING.maxMs),
+    maxMs: z
+      .union([z.number().positive(), z.literal(Number.POSITIVE_INFINITY)])
+      .default(DEFAULT_SERVING.maxMs),
     /** Most workers that may be registered at once. Default 1000. */
     maxWorkers: z.number().int().positive().default(1000),
   })

@@ -122,7 +122,7 @@ export class CycleRunner {
       return summary;
     }
     const used = new Set<string>();
-    const results = await dispatch(endpoints, workers, {
+    await dispatch(endpoints, workers, {
       maxAttempts: config.maxAttempts,
       call: (worker, endpoint) => {
         used.add(worker.id);
@@ -133,29 +133,28 @@ export class CycleRunner {
         );
       },
       onUnreachable: (worker, error) => registry.evict(worker.id, error),
+      onResult: (r) => {
+        if (r.ok) {
+          const reply = r.outcome.reply;
+          const old = store.get(r.endpoint)?.storedMs;
+          const stored = dampSpike(reply.timeoutMs, old, config);
+          store.recordSuccess(
+            r.endpoint,
+            stored,
+            { ...reply, computedMs: reply.timeoutMs, workerId: r.workerId },
+            r.at,
+          );
+          summary.done++;
+        } else {
+          store.recordFailure(r.endpoint, r.error, r.at);
+          log.warn(
+            { endpoint: r.endpoint, err: r.error },
+            'computation failed; keeping the previous value',
+          );
+          summary.failed++;
+        }
+      },
     });
-    const at = new Date();
-    for (const r of results) {
-      if (r.ok) {
-        const reply = r.outcome.reply;
-        const old = store.get(r.endpoint)?.storedMs;
-        const stored = dampSpike(reply.timeoutMs, old, config);
-        store.recordSuccess(
-          r.endpoint,
-          stored,
-          { ...reply, computedMs: reply.timeoutMs, workerId: r.workerId },
-          at,
-        );
-        summary.done++;
-      } else {
-        store.recordFailure(r.endpoint, r.error, at);
-        log.warn(
-          { endpoint: r.endpoint, err: r.error },
-          'computation failed; keeping the previous value',
-        );
-        summary.failed++;
-      }
-    }
     summary.workersUsed = used.size;
     summary.durationMs = Date.now() - started;
     log.info(

@@ -3,8 +3,15 @@ import type { CallOutcome } from './worker-client.ts';
 import type { WorkerRecord } from './worker-registry.ts';
 
 export type JobResult =
-  | { endpoint: string; ok: true; workerId: string; outcome: Extract<CallOutcome, { ok: true }> }
-  | { endpoint: string; ok: false; error: string };
+  | {
+      endpoint: string;
+      ok: true;
+      workerId: string;
+      outcome: Extract<CallOutcome, { ok: true }>;
+      /** When the answer came back. */
+      at: Date;
+    }
+  | { endpoint: string; ok: false; error: string; at: Date };
 
 export interface DispatchOptions {
   /** Attempts per endpoint, each on a different worker. */
@@ -12,6 +19,8 @@ export interface DispatchOptions {
   call: (worker: WorkerRecord, endpoint: string) => Promise<CallOutcome>;
   /** Called when a worker failed to answer; the dispatcher stops using it at once. */
   onUnreachable: (worker: WorkerRecord, error: string) => void;
+  /** Called with each final result as soon as it is known (so values are stored without waiting). */
+  onResult?: (result: JobResult) => void;
 }
 
 interface Job {
@@ -38,6 +47,10 @@ export async function dispatch(
     lastError: '',
   }));
   const results: JobResult[] = [];
+  const finish = (r: JobResult) => {
+    results.push(r);
+    opts.onResult?.(r);
+  };
   const alive = new Set(workers.map((w) => w.id));
   let inFlight = 0;
   let wake: () => void = () => {};
@@ -78,13 +91,13 @@ export async function dispatch(
       inFlight--;
       if (outcome.ok) {
         worker.jobsDone++;
-        results.push({ endpoint: job.endpoint, ok: true, workerId: worker.id, outcome });
+        finish({ endpoint: job.endpoint, ok: true, workerId: worker.id, outcome, at: new Date() });
       } else {
         worker.jobsFailed++;
         job.lastError = outcome.error;
         if (outcome.evict && alive.delete(worker.id)) opts.onUnreachable(worker, outcome.error);
         if (job.attempts < opts.maxAttempts && canStillRun(job)) queue.push(job);
-        else results.push({ endpoint: job.endpoint, ok: false, error: job.lastError });
+        else finish({ endpoint: job.endpoint, ok: false, error: job.lastError, at: new Date() });
       }
       notify();
     }
@@ -95,10 +108,11 @@ export async function dispatch(
     workers.flatMap((w) => Array.from({ length: Math.max(1, w.concurrency) }, () => lane(w))),
   );
   for (const job of queue) {
-    results.push({
+    finish({
       endpoint: job.endpoint,
       ok: false,
       error: job.lastError || 'no worker could take the job',
+      at: new Date(),
     });
   }
   return results;

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { brokerConfig } from '../broker/config.ts';
 import { startBroker } from '../broker/run.ts';
 import { closeOnSignals } from '../core/process.ts';
-import { defined, num, opt } from './options.ts';
+import { defined, num, opt, withFlagNames } from './options.ts';
 
 export function brokerCommand(): Command {
   return new Command('broker')
@@ -156,30 +156,34 @@ export function brokerCommand(): Command {
       opt('--max-workers <n>', 'most workers registered at once', 'JIT_MAX_WORKERS', '1000'),
     )
     .action(async (o: Record<string, string | undefined>) => {
-      const config = brokerConfig(
-        defined({
-          host: o.host,
-          port: num(o.port),
-          endpointsFile: o.endpoints,
-          cyclePauseMs: num(o.cyclePauseMs),
-          callTimeoutMs: num(o.callTimeoutMs),
-          concurrency: num(o.concurrency),
-          maxAttempts: num(o.maxAttempts),
-          leaseMs: num(o.leaseMs),
-          legacyLeaseMs: num(o.legacyLeaseMs),
-          legacyWorkerPort: num(o.legacyWorkerPort),
-          alpha: num(o.alpha),
-          strategy: o.strategy,
-          spikeFactor: num(o.spikeFactor),
-          spikeReplaceFactor: num(o.spikeReplaceFactor),
-          marginThresholdMs: num(o.marginThresholdMs),
-          marginFactor: num(o.marginFactor),
-          marginAddMs: num(o.marginAddMs),
-          defaultTimeoutMs: num(o.defaultTimeoutMs),
-          minMs: num(o.minMs),
-          maxMs: num(o.maxMs),
-          maxWorkers: num(o.maxWorkers),
-        }),
+      const config = withFlagNames(
+        () =>
+          brokerConfig(
+            defined({
+              host: o.host,
+              port: num(o.port),
+              endpointsFile: o.endpoints,
+              cyclePauseMs: num(o.cyclePauseMs),
+              callTimeoutMs: num(o.callTimeoutMs),
+              concurrency: num(o.concurrency),
+              maxAttempts: num(o.maxAttempts),
+              leaseMs: num(o.leaseMs),
+              legacyLeaseMs: num(o.legacyLeaseMs),
+              legacyWorkerPort: num(o.legacyWorkerPort),
+              alpha: num(o.alpha),
+              strategy: o.strategy,
+              spikeFactor: num(o.spikeFactor),
+              spikeReplaceFactor: num(o.spikeReplaceFactor),
+              marginThresholdMs: num(o.marginThresholdMs),
+              marginFactor: num(o.marginFactor),
+              marginAddMs: num(o.marginAddMs),
+              defaultTimeoutMs: num(o.defaultTimeoutMs),
+              minMs: num(o.minMs),
+              maxMs: num(o.maxMs),
+              maxWorkers: num(o.maxWorkers),
+            }),
+          ),
+        { endpointsFile: '--endpoints' },
       );
       const broker = await startBroker(config);
       closeOnSignals(() => broker.close(), broker.app.log);

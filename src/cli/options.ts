@@ -1,4 +1,5 @@
 // Helpers for CLI options: every option has an env variable; values stay strings until zod validates.
+import { InvalidConfigError } from '../core/errors.ts';
 import { Option } from 'commander';
 
 /** An option `--flag <value>` that also reads `env`, with its default shown in --help. */
@@ -31,4 +32,30 @@ export function bool(value: unknown): boolean | undefined {
 /** Drops keys whose value is undefined, so schema defaults apply. */
 export function defined<T extends Record<string, unknown>>(obj: T): Partial<T> {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** `cyclePauseMs` → `--cycle-pause-ms`, unless `overrides` names the flag. */
+function flagOf(key: string, overrides: Record<string, string>): string {
+  return overrides[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/**
+ * Runs `build` and, when it throws an InvalidConfigError, rethrows it with each problem naming
+ * the command-line flag (and the config key) instead of the key alone.
+ */
+export function withFlagNames<T>(build: () => T, overrides: Record<string, string> = {}): T {
+  try {
+    return build();
+  } catch (err) {
+    if (!(err instanceof InvalidConfigError)) throw err;
+    throw new InvalidConfigError(
+      err.problems.map((p) => {
+        const m = /^([\w.]+): (.*)$/s.exec(p);
+        if (!m) return p;
+        const key = m[1] as string;
+        const flag = flagOf(key, overrides);
+        return `${flag} (${key}): ${m[2]}`;
+      }),
+    );
+  }
 }

@@ -1,11 +1,13 @@
 // `jit worker`: run a worker that reads latency from a source and computes timeouts for the broker.
 import { Command } from 'commander';
 import { closeOnSignals } from '../core/process.ts';
-import { sourceNames } from '../sources/registry.ts';
-import { strategyNames } from '../strategies/registry.ts';
+import { InvalidConfigError } from '../core/errors.ts';
+import { createSource, sourceNames } from '../sources/registry.ts';
+import type { LatencySource } from '../sources/types.ts';
+import { createStrategy, strategyNames } from '../strategies/registry.ts';
 import { workerConfig } from '../worker/config.ts';
 import { startWorker } from '../worker/run.ts';
-import { bool, defined, num, opt } from './options.ts';
+import { bool, defined, num, opt, withFlagNames } from './options.ts';
 
 /** The original's BROKER_IP / INFLUX_IP, turned into URLs on the original's fixed ports. */
 function legacyUrl(envName: string, port: number): string | undefined {
@@ -44,7 +46,11 @@ export function workerCommand(): Command {
       ),
     )
     .addOption(
-      opt('--no-register', 'do not register with a broker (stand-alone worker)', 'JIT_NO_REGISTER'),
+      opt(
+        '--no-register',
+        'do not register with a broker (stand-alone worker) (default: registers)',
+        'JIT_NO_REGISTER',
+      ),
     )
     .addOption(opt('--heartbeat-ms <ms>', 'heartbeat period, in ms', 'JIT_HEARTBEAT_MS', '10000'))
     .addOption(
@@ -157,7 +163,7 @@ export function workerCommand(): Command {
     .addOption(
       opt(
         '--influx-token <token>',
-        'InfluxDB 2.x/3.x API token (v1 compatibility API)',
+        'InfluxDB 2.x/3.x API token (v1 compatibility API) (default: none, user/password)',
         'JIT_INFLUX_TOKEN',
       ),
     )
@@ -167,37 +173,73 @@ export function workerCommand(): Command {
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const s = (k: string) => (typeof o[k] === 'string' ? o[k] : undefined);
       const influxUrl = s('influxUrl') ?? legacyUrl('INFLUX_IP', 8086);
-      const config = workerConfig(
-        defined({
-          host: s('host'),
-          port: num(o.port),
-          brokerUrl: s('broker') ?? legacyUrl('BROKER_IP', 5000),
-          advertiseUrl: s('advertiseUrl'),
-          register: bool(o.register),
-          heartbeatMs: num(o.heartbeatMs),
-          concurrency: num(o.concurrency),
-          source: s('source') ?? (influxUrl ? 'influxdb' : 'seed-sample'),
-          strategy: s('strategy'),
-          alpha: num(o.alpha),
-          windowHours: num(o.windowHours),
-          windowLimit: num(o.windowLimit),
-          strategyOptions: s('strategy') === 'sigma' || !s('strategy') ? { k: num(o.sigmaK) } : {},
-          sourceOptions: defined({
-            url: influxUrl,
-            database: s('influxDb'),
-            measurement: s('influxMeasurement'),
-            field: s('influxField'),
-            tag: s('influxTag'),
-            durationUnit: s('influxDurationUnit'),
-            matchMode: s('influxMatch'),
-            username: s('influxUser'),
-            password: s('influxPassword'),
-            token: s('influxToken'),
-            requestTimeoutMs: num(o.influxTimeoutMs),
-          }),
-        }),
+      const { config, source } = withFlagNames(
+        () => {
+          const config = workerConfig(
+            defined({
+              host: s('host'),
+              port: num(o.port),
+              brokerUrl: s('broker') ?? legacyUrl('BROKER_IP', 5000),
+              advertiseUrl: s('advertiseUrl'),
+              register: bool(o.register),
+              heartbeatMs: num(o.heartbeatMs),
+              concurrency: num(o.concurrency),
+              source: s('source') ?? (influxUrl ? 'influxdb' : 'seed-sample'),
+              strategy: s('strategy'),
+              alpha: num(o.alpha),
+              windowHours: num(o.windowHours),
+              windowLimit: num(o.windowLimit),
+              strategyOptions:
+                s('strategy') === 'sigma' || !s('strategy') ? { k: num(o.sigmaK) } : {},
+              sourceOptions: defined({
+                url: influxUrl,
+                database: s('influxDb'),
+                measurement: s('influxMeasurement'),
+                field: s('influxField'),
+                tag: s('influxTag'),
+                durationUnit: s('influxDurationUnit'),
+                matchMode: s('influxMatch'),
+                username: s('influxUser'),
+                password: s('influxPassword'),
+                token: s('influxToken'),
+                requestTimeoutMs: num(o.influxTimeoutMs),
+              }),
+            }),
+          );
+          // Source and strategy are built here too, so that every bad option is reported at once,
+          // with its flag, before start-up.
+          const problems: string[] = [];
+          let source: LatencySource | undefined;
+          try {
+            source = createSource(config.source, { ...config.sourceOptions });
+          } catch (err) {
+            if (!(err instanceof InvalidConfigError)) throw err;
+            problems.push(...err.problems);
+          }
+          try {
+            createStrategy(config.strategy, { ...config.strategyOptions });
+          } catch (err) {
+            if (!(err instanceof InvalidConfigError)) throw err;
+            problems.push(...err.problems.map((p) => `strategyOptions.${p}`));
+          }
+          if (problems.length > 0 || !source) throw new InvalidConfigError(problems);
+          return { config, source };
+        },
+        {
+          brokerUrl: '--broker',
+          windowLimit: '--window-limit',
+          url: '--influx-url',
+          database: '--influx-db',
+          measurement: '--influx-measurement',
+          field: '--influx-field',
+          tag: '--influx-tag',
+          matchMode: '--influx-match',
+          durationUnit: '--influx-duration-unit',
+          requestTimeoutMs: '--influx-timeout-ms',
+          'strategyOptions.k': '--sigma-k',
+        },
       );
-      const worker = await startWorker(config);
+      const worker = await startWorker(config, { source });
       if (config.source === 'seed-sample') {
         worker.app.log.warn(
           'source is seed-sample: every endpoint gets the same 522 sample durations (no InfluxDB configured)',

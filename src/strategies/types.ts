@@ -1,13 +1,29 @@
 // The TimeoutStrategy seam: turns one endpoint's window of durations into a timeout.
 
+/** What the broker remembers of an endpoint's last computation and sends with the next job. */
+export interface PreviousComputation {
+  /** The timeout served (in force) since that computation, in ms. */
+  servedMs: number;
+  /** When it was computed (epoch ms); requests that started after it were judged against servedMs. */
+  computedAtMs: number;
+  /** Whatever the strategy returned as `state` last time (e.g. its calibration level). */
+  state?: Record<string, unknown> | undefined;
+}
+
 /** What a strategy sees for one computation. */
 export interface StrategyInput {
   /** Endpoint name, for messages. */
   endpoint: string;
   /** The window's durations in ms, oldest first. */
-  durationsMs: readonly number[];
+  durationsMs: ArrayLike<number>;
+  /** Start time (epoch ms) of each duration, same order; absent when the source has none. */
+  timestampsMs?: ArrayLike<number> | undefined;
   /** Target false-timeout rate α (0 < α < 1). Default 0.001. */
   alpha: number;
+  /** Time of this computation (epoch ms; trace time in a backtest). Default Date.now(). */
+  nowMs?: number | undefined;
+  /** The endpoint's previous computation, when there was one. */
+  previous?: PreviousComputation | undefined;
 }
 
 /** What a strategy answers. */
@@ -16,6 +32,8 @@ export interface StrategyResult {
   timeoutMs: number;
   /** How the value was obtained, e.g. "order-statistic", "mean+k·sd", "no-data-rule". */
   method: string;
+  /** State to hand back with the next computation (kept by the broker, opaque to it). */
+  state?: Record<string, unknown> | undefined;
 }
 
 export interface TimeoutStrategy {

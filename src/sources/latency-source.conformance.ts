@@ -1,0 +1,162 @@
+// Conformance suite every LatencySource must pass (as hono's common.case.test.ts): a test file
+// calls `latencySourceConformance(name, setup)` once per adapter and node:test runs the checks.
+//
+// `seed(endpoint, durationsMs)` stores spans for `endpoint`, in the order given and newer than
+// everything seeded before, and answers true; a source with fixed data (seed-sample) answers
+// false, and the data-dependent checks then assert the fixed-data properties instead.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { FetchOptions, LatencySource } from './types.ts';
+
+export interface ConformanceHarness {
+  source: LatencySource;
+  /** Stores the durations (ms) as the endpoint's most recent spans; false when the data is fixed. */
+  seed(endpoint: string, durationsMs: number[]): Promise<boolean>;
+  teardown(): Promise<void>;
+}
+
+const WIDE: FetchOptions = { windowHours: 48, limit: 5000 };
+
+/** Relative tolerance for unit conversions (ns → ms is a float multiplication). */
+function assertCloseArrays(actual: readonly number[], expected: readonly number[], what: string) {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i] as number;
+    const e = expected[i] as number;
+    assert.ok(
+      Math.abs(a - e) <= 1e-9 * Math.max(1, Math.abs(e)),
+      `${what}: [${i}] is ${a}, expected ${e}\n  actual:   ${JSON.stringify(actual)}\n  expected: ${JSON.stringify(expected)}`,
+    );
+  }
+}
+
+function assertDurations(values: unknown, what: string): asserts values is number[] {
+  assert.ok(Array.isArray(values), `${what}: fetchDurations must answer an array`);
+  values.forEach((v, i) => {
+    assert.equal(typeof v, 'number', `${what}: [${i}] is not a number: ${String(v)}`);
+    assert.ok(Number.isFinite(v), `${what}: [${i}] is not finite: ${String(v)}`);
+    assert.ok((v as number) >= 0, `${what}: [${i}] is negative: ${String(v)}`);
+  });
+}
+
+export function latencySourceConformance(
+  name: string,
+  setup: () => Promise<ConformanceHarness>,
+): void {
+  void describe(`LatencySource conformance: ${name}`, () => {
+    let h: ConformanceHarness | undefined;
+    /** Whether the source takes seeded data (false: fixed data such as seed-sample). */
+    let seedable = true;
+    /** What the source answers for any endpoint when its data is fixed (wide window). */
+    let fixed: number[] = [];
+    const run = randomUUID().slice(0, 8);
+    let counter = 0;
+    /** A fresh endpoint name no other name contains (fixed width), so `contains` cannot mix them. */
+    const fresh = (label: string) =>
+      `conformance-${run}-${String(++counter).padStart(4, '0')}-${label}`;
+
+    const harness = (): ConformanceHarness => {
+      assert.ok(h, 'setup() did not complete');
+      return h;
+    };
+
+    before(async () => {
+      h = await setup();
+      seedable = await h.seed(fresh('probe'), [1, 2, 3]);
+      if (!seedable) fixed = await h.source.fetchDurations(fresh('fixed'), WIDE);
+    });
+
+    after(async () => {
+      await h?.teardown();
+    });
+
+    it('has a name', () => {
+      assert.equal(typeof harness().source.name, 'string');
+      assert.ok(harness().source.name.length > 0);
+    });
+
+    it('check() resolves when the source is healthy', async () => {
+      await harness().source.check();
+    });
+
+    it('answers an array of finite, non-negative numbers (ms)', async () => {
+      const endpoint = fresh('shape');
+      await harness().seed(endpoint, [0, 0.5, 12, 250.25, 1800]);
+      const got = await harness().source.fetchDurations(endpoint, WIDE);
+      assertDurations(got, endpoint);
+      assert.ok(got.length > 0, 'a seeded (or fixed-data) endpoint has durations');
+    });
+
+    it('answers the seeded durations in ms, oldest first', async () => {
+      const endpoint = fresh('order');
+      const seeded = [5, 1, 4, 1.5, 9, 2.25, 6, 0.125];
+      const didSeed = await harness().seed(endpoint, seeded);
+      const got = await harness().source.fetchDurations(endpoint, WIDE);
+      assertDurations(got, endpoint);
+      if (didSeed) assertCloseArrays(got, seeded, endpoint);
+      else assertCloseArrays(got, fixed, `${endpoint} (fixed data)`);
+    });
+
+    it('respects limit: at most `limit`, the most recent ones, oldest first', async () => {
+      const endpoint = fresh('limit');
+      const seeded = Array.from({ length: 30 }, (_, i) => 10 + i * 3);
+      const didSeed = await harness().seed(endpoint, seeded);
+      const all = didSeed ? seeded : fixed;
+      for (const limit of [1, 7, 29, 30, 31, 5000]) {
+        const got = await harness().source.fetchDurations(endpoint, { windowHours: 48, limit });
+        assertDurations(got, `${endpoint} limit ${limit}`);
+        assert.ok(got.length <= limit, `limit ${limit}: got ${got.length} values`);
+        assertCloseArrays(got, all.slice(Math.max(0, all.length - limit)), `limit ${limit}`);
+      }
+    });
+
+    it('answers the same window for repeated calls', async () => {
+      const endpoint = fresh('repeat');
+      await harness().seed(endpoint, [3, 1, 2]);
+      const a = await harness().source.fetchDurations(endpoint, WIDE);
+      const b = await harness().source.fetchDurations(endpoint, WIDE);
+      assert.deepEqual(b, a);
+    });
+
+    it('keeps endpoints apart (or, with fixed data, answers the same data for every endpoint)', async () => {
+      const a = fresh('apart-a');
+      const b = fresh('apart-b');
+      const didSeedA = await harness().seed(a, [11, 12, 13]);
+      const didSeedB = await harness().seed(b, [21, 22]);
+      const gotA = await harness().source.fetchDurations(a, WIDE);
+      const gotB = await harness().source.fetchDurations(b, WIDE);
+      if (didSeedA && didSeedB) {
+        assertCloseArrays(gotA, [11, 12, 13], a);
+        assertCloseArrays(gotB, [21, 22], b);
+      } else {
+        assertCloseArrays(gotA, fixed, a);
+        assertCloseArrays(gotB, fixed, b);
+      }
+    });
+
+    it('answers an empty window for an endpoint without spans (or the fixed data)', async () => {
+      const endpoint = fresh('unknown');
+      const got = await harness().source.fetchDurations(endpoint, WIDE);
+      assertDurations(got, endpoint);
+      assertCloseArrays(got, seedable ? [] : fixed, endpoint);
+    });
+
+    it('answers endpoint names with regex and query metacharacters literally', async () => {
+      const prefix = fresh('meta');
+      const names = [`${prefix}/a.b*c`, `${prefix} it's "quoted"`, `${prefix}|x(y)[z]{1}^$+?`];
+      for (const [i, endpoint] of names.entries()) {
+        const didSeed = await harness().seed(endpoint, [100 + i, 200 + i]);
+        const got = await harness().source.fetchDurations(endpoint, WIDE);
+        assertDurations(got, endpoint);
+        assertCloseArrays(got, didSeed ? [100 + i, 200 + i] : fixed, endpoint);
+      }
+    });
+
+    it('with fixed data, answers a non-empty window of valid durations', () => {
+      if (seedable) return;
+      assert.ok(fixed.length > 0, 'fixed-data sources must answer some durations');
+      assertDurations(fixed, 'fixed data');
+    });
+  });
+}
