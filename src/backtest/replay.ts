@@ -111,7 +111,15 @@ export async function replayEndpoint(
         timeline.atMs.push(point);
         for (const s of strategies) {
           const st = states.get(s.name) as StrategyState;
-          await recompute(s, st, (st.recorded ?? d).subarray(from, j), byCount ? undefined : ts.subarray(from, j), point, series.endpoint, opts);
+          await recompute(
+            s,
+            st,
+            (st.recorded ?? d).subarray(from, j),
+            byCount ? undefined : ts.subarray(from, j),
+            point,
+            series.endpoint,
+            opts,
+          );
           timeline.servedMs[s.name]?.push(st.served);
         }
       }
@@ -131,7 +139,9 @@ export async function replayEndpoint(
   }
   onProgress?.(n);
 
-  const hindsight = judgedDurations.length ? orderStatistic(sortedCopy(judgedDurations), 1 - opts.alpha) : 0;
+  const hindsight = judgedDurations.length
+    ? orderStatistic(sortedCopy(judgedDurations), 1 - opts.alpha)
+    : 0;
   const scores: Record<string, StrategyScore> = {};
   const judgedTimeouts: Record<string, readonly number[]> = {};
   for (const [name, st] of states) {

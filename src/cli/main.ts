@@ -1,6 +1,7 @@
 // The `jit` command line: broker, worker and demo subcommands.
 import { Command } from 'commander';
 import { InvalidConfigError } from '../core/errors.ts';
+import { backtestCommand } from './backtest-command.ts';
 import { brokerCommand } from './broker-command.ts';
 import { demoCommand } from './demo-command.ts';
 import { workerCommand } from './worker-command.ts';
@@ -12,7 +13,8 @@ export function buildCli(): Command {
     .showHelpAfterError()
     .addCommand(brokerCommand())
     .addCommand(workerCommand())
-    .addCommand(demoCommand());
+    .addCommand(demoCommand())
+    .addCommand(backtestCommand());
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -2,13 +2,16 @@
 import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
 import { InsufficientDataError } from '../core/errors.ts';
-import { orderStatistic, sortedCopy } from '../core/stats.ts';
+import { sortedCopy } from '../core/stats.ts';
+import { upperQuantile } from './tail.ts';
 import type { StrategyInput, StrategyResult, TimeoutStrategy } from './types.ts';
 
 export const quantileOptionsSchema = z
   .object({
-    /** Fewest samples needed; below it the computation fails and the broker keeps the old value. Default 1. */
-    minSamples: z.number().int().positive().default(1),
+    /** Fewest samples needed; below it the computation fails and the broker keeps the old value. Default 10. */
+    minSamples: z.number().int().positive().default(10),
+    /** Share of the window taken as the tail when the window is too small for the level. Default 0.1. */
+    tailShare: z.number().gt(0).lt(1).default(0.1),
   })
   .strict();
 
@@ -22,8 +25,13 @@ export function createQuantileStrategy(options: Partial<QuantileOptions> = {}): 
     compute(input: StrategyInput): StrategyResult {
       const n = input.durationsMs.length;
       if (n < opts.minSamples) throw new InsufficientDataError(input.endpoint, n, opts.minSamples);
-      const value = orderStatistic(sortedCopy(input.durationsMs), 1 - input.alpha);
-      return { timeoutMs: value, method: 'order-statistic' };
+      // Warm-up: a window of fewer than 1/α values cannot show its 1 − α quantile; the
+      // exponential-tail extrapolation answers above its maximum instead of at it.
+      const value = upperQuantile(sortedCopy(input.durationsMs), 1 - input.alpha, opts.tailShare);
+      return {
+        timeoutMs: value,
+        method: n * input.alpha >= 1 ? 'order-statistic' : 'tail-extrapolation',
+      };
     },
   };
 }

@@ -7,9 +7,17 @@ import type { StrategyInput, StrategyResult, TimeoutStrategy } from './types.ts'
 export const rtoOptionsSchema = z
   .object({
     /** Gain of the smoothed RTT (RFC 6298 α). Default 0.125. */
-    gain: z.number().gt(0).lt(1).default(1 / 8),
+    gain: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .default(1 / 8),
     /** Gain of the RTT variation (RFC 6298 β). Default 0.25. */
-    varianceGain: z.number().gt(0).lt(1).default(1 / 4),
+    varianceGain: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .default(1 / 4),
     /** Multiplier K on RTTVAR (RFC 6298: 4; SLO-tuned variants use more). Default 4. */
     k: z.number().positive().default(4),
   })

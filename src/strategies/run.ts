@@ -7,8 +7,15 @@ export interface RunResult extends StrategyResult {
   censored: number;
 }
 
-export async function runStrategy(strategy: TimeoutStrategy, input: StrategyInput): Promise<RunResult> {
-  const { durationsMs, censored } = imputeCensored(input.durationsMs, input.timestampsMs, input.previous);
+export async function runStrategy(
+  strategy: TimeoutStrategy,
+  input: StrategyInput,
+): Promise<RunResult> {
+  const { durationsMs, censored } = imputeCensored(
+    input.durationsMs,
+    input.timestampsMs,
+    input.previous,
+  );
   const result = await strategy.compute({ ...input, durationsMs });
   return { ...result, censored };
 }

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InsufficientDataError, InvalidConfigError, UnknownStrategyError } from '../core/errors.ts';
 import { seedSampleDurationsMs } from '../sources/seed-sample.ts';
+import { createAdaptiveStrategy } from './adaptive.ts';
+import { censoredIndices } from './censoring.ts';
 import { createQuantileStrategy } from './quantile.ts';
+import { createRtoStrategy } from './rto.ts';
+import { runStrategy } from './run.ts';
 import { createStrategy, strategyNames } from './registry.ts';
 import { createSigmaStrategy } from './sigma.ts';
 import { timeoutStrategyConformance } from './timeout-strategy.conformance.ts';
@@ -40,12 +44,21 @@ describe('sigma', () => {
 });
 
 describe('quantile', () => {
-  it('is the ⌈(1 − α)·n⌉-th smallest value', () => {
+  it('is the ⌈(1 − α)·n⌉-th smallest value when the window reaches the level', () => {
     const w = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1, unsorted on purpose
     const q = createQuantileStrategy();
-    assert.equal((q.compute(input(w, 0.01)) as { timeoutMs: number }).timeoutMs, 99);
+    assert.deepEqual(q.compute(input(w, 0.01)), { timeoutMs: 99, method: 'order-statistic' });
     assert.equal((q.compute(input(w, 0.1)) as { timeoutMs: number }).timeoutMs, 90);
-    assert.equal((q.compute(input(w, 0.001)) as { timeoutMs: number }).timeoutMs, 100);
+  });
+  it('warm-up: a window too small for the level extrapolates the tail above its maximum', () => {
+    const w = Array.from({ length: 100 }, (_, i) => i + 1);
+    const r = createQuantileStrategy().compute(input(w, 0.001)) as {
+      timeoutMs: number;
+      method: string;
+    };
+    // Top 10 % above u = 90 have mean excess 5.5; u + 5.5·ln(0.1 / 0.001) = 90 + 5.5·ln 100.
+    assert.equal(r.method, 'tail-extrapolation');
+    assert.ok(Math.abs(r.timeoutMs - (90 + 5.5 * Math.log(100))) < 1e-9);
   });
   it('gives the p99 of the sample durations at α = 0.01 (15.5 s, SPEC §2)', () => {
     const r = createQuantileStrategy().compute(input([...seedSampleDurationsMs()], 0.01));
@@ -57,6 +70,99 @@ describe('quantile', () => {
       () => createQuantileStrategy({ minSamples: 10 }).compute(input([1, 2, 3])),
       InsufficientDataError,
     );
+  });
+});
+
+describe('rto', () => {
+  it('replays RFC 6298: SRTT = R, RTTVAR = R/2, then the smoothed updates; + 4·RTTVAR', () => {
+    // R = 100: SRTT 100, RTTVAR 50. R = 200: RTTVAR = 0.75·50 + 0.25·100 = 62.5; SRTT = 112.5.
+    const r = createRtoStrategy().compute(input([100, 200])) as { timeoutMs: number };
+    assert.equal(r.timeoutMs, 112.5 + 4 * 62.5);
+    const k8 = createRtoStrategy({ k: 8 }).compute(input([100, 200])) as { timeoutMs: number };
+    assert.equal(k8.timeoutMs, 112.5 + 8 * 62.5);
+  });
+});
+
+describe('adaptive', () => {
+  const w = Array.from({ length: 1000 }, (_, i) => i + 1); // 1..1000 ms, one request per ms
+  const ts = w.map((_, i) => 1_000_000 + i);
+  const run = (previous?: {
+    servedMs: number;
+    computedAtMs: number;
+    state?: Record<string, unknown>;
+  }) =>
+    createAdaptiveStrategy({ gamma: 0.1 }).compute({
+      endpoint: 'e',
+      durationsMs: w,
+      timestampsMs: ts,
+      alpha: 0.01,
+      previous,
+    }) as unknown as { timeoutMs: number; state: { level: number; observedRate?: number } };
+
+  it('starts at level α: the plain 1 − α quantile', () => {
+    const r = run();
+    assert.equal(r.timeoutMs, 990);
+    assert.equal(r.state.level, 0.01);
+  });
+  it('lowers the level (longer timeout) after more than α of the requests exceeded the timeout', () => {
+    // Since t = 1 000 900: the last 100 requests, 901..1000 ms, all above the 900 ms then in force.
+    const r = run({ servedMs: 900, computedAtMs: 1_000_900, state: { level: 0.01 } });
+    assert.equal(r.state.observedRate, 1);
+    assert.ok(r.state.level < 0.01);
+    assert.ok(r.timeoutMs > 990);
+  });
+  it('raises the level (shorter timeout) after a period without any exceedance', () => {
+    const r = run({ servedMs: 5000, computedAtMs: 1_000_900, state: { level: 0.01 } });
+    assert.equal(r.state.observedRate, 0);
+    assert.ok(Math.abs(r.state.level - (0.01 + 0.1 * 0.01)) < 1e-12);
+    assert.ok(r.timeoutMs <= 990);
+  });
+  it('keeps the level within [α·minLevelFactor, α·maxLevelFactor]', () => {
+    const r = run({ servedMs: 900, computedAtMs: 1_000_900, state: { level: 0.00001 } });
+    assert.ok(Math.abs(r.state.level - 0.01 * 0.001) < 1e-15);
+    const up = run({ servedMs: 5000, computedAtMs: 1_000_900, state: { level: 0.5 } });
+    assert.ok(Math.abs(up.state.level - 0.1) < 1e-12);
+  });
+});
+
+describe('censoring', () => {
+  it('cutting 1 % of requests at the timeout in force does not pull the next timeout down', async () => {
+    // 10 000 requests, one per ms; the last 2000 came after the previous computation (T = 400 ms).
+    const true_ = Array.from({ length: 10_000 }, (_, i) => 10 + ((i * 7919) % 300)); // 10..309 ms
+    const ts = true_.map((_, i) => i);
+    const previous = { servedMs: 400, computedAtMs: 8000, state: { level: 0.001 } };
+    for (let i = 8000; i < 10_000; i += 100) true_[i] = 2000; // 1 % of recent calls are slow …
+    const recorded = true_.map((d, i) => (i >= 8000 && d > 400 ? 400 : d)); // … and were cut at 400 ms
+    for (const name of ['quantile', 'adaptive']) {
+      const strategy = createStrategy(name);
+      const r = await runStrategy(strategy, {
+        endpoint: 'e',
+        durationsMs: recorded,
+        timestampsMs: ts,
+        alpha: 0.001,
+        previous,
+      });
+      assert.equal(r.censored, 20, name);
+      assert.ok(r.timeoutMs >= previous.servedMs, `${name}: ${r.timeoutMs} ≥ ${previous.servedMs}`);
+      // Read naively, the cut calls look like 400 ms requests, and the 1 − α quantile falls to 400.
+      const naive = await strategy.compute({
+        endpoint: 'e',
+        durationsMs: recorded,
+        timestampsMs: ts,
+        alpha: 0.001,
+        previous,
+      });
+      assert.ok(
+        r.timeoutMs > naive.timeoutMs,
+        `${name}: ${r.timeoutMs} > naive ${naive.timeoutMs}`,
+      );
+    }
+  });
+  it('finds only durations at the timeout that started after the previous computation', () => {
+    const d = [400, 400.5, 100, 400, 401, 500, 399];
+    const ts = [0, 1, 2, 10, 11, 12, 13];
+    assert.deepEqual(censoredIndices(d, ts, 400, 10).sort(), [3, 4]);
+    assert.deepEqual(censoredIndices(d, undefined, 400, 10), []);
   });
 });
 

@@ -1,0 +1,235 @@
+// `jit backtest`: replay recorded durations through strategies side by side (SPEC §3) and report.
+import { writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { z } from 'zod';
+import { formatReport } from '../backtest/report-text.ts';
+import { renderHtml } from '../backtest/report-html.ts';
+import { readRecords } from '../backtest/input.ts';
+import { runBacktest } from '../backtest/run.ts';
+import { parseConfig } from '../core/config.ts';
+import { DEFAULT_SERVING } from '../core/serving.ts';
+import {
+  DEFAULT_STRATEGY,
+  comparableStrategyNames,
+  strategyNames,
+} from '../strategies/registry.ts';
+import { defined, num, opt, withFlagNames } from './options.ts';
+
+export const backtestConfigSchema = z
+  .object({
+    input: z.string().min(1),
+    strategies: z.array(z.string().min(1)).min(1),
+    alpha: z.number().gt(0).lt(1).default(0.001),
+    recomputeS: z.number().positive().default(60),
+    recomputeEvery: z.number().int().positive().optional(),
+    windowHours: z.number().positive().default(48),
+    windowLimit: z.number().int().positive().default(5000),
+    warmupCount: z.number().int().min(1).default(50),
+    minMs: z.number().min(0).default(0),
+    maxMs: z.union([z.number().positive(), z.literal(Number.POSITIVE_INFINITY)]).default(Infinity),
+    censor: z.boolean().default(false),
+    strategyOptions: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+    json: z.string().optional(),
+    html: z.string().optional(),
+    quiet: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const known = strategyNames();
+    for (const s of c.strategies) {
+      if (!known.includes(s)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['strategies'],
+          message: `unknown strategy "${s}" (known: ${known.join(', ')})`,
+        });
+      }
+    }
+  });
+
+/** A progress bar on stderr, only when it is a terminal. */
+function progressBar(): (done: number, total: number, label: string) => void {
+  if (!process.stderr.isTTY) return () => undefined;
+  let last = 0;
+  return (done, total, label) => {
+    const now = Date.now();
+    if (now - last < 100 && done < total) return;
+    last = now;
+    const width = 30;
+    const filled = Math.round((done / Math.max(1, total)) * width);
+    process.stderr.write(
+      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${((done / Math.max(1, total)) * 100).toFixed(0).padStart(3)}% ${label.slice(0, 60).padEnd(60)}`,
+    );
+    if (done >= total) process.stderr.write('\n');
+  };
+}
+
+export function backtestCommand(): Command {
+  return new Command('backtest')
+    .description(
+      'replay recorded durations through strategies side by side and report false timeouts and cost',
+    )
+    .addOption(
+      opt(
+        '--input <file>',
+        'CSV (timestamp_ns,endpoint,duration_ns) or JSON lines',
+        'JIT_BACKTEST_INPUT',
+      ),
+    )
+    .addOption(
+      opt(
+        '--strategies <list>',
+        `comma-separated strategies [default: every non-neural one: ${comparableStrategyNames().join(',')}]`,
+        'JIT_BACKTEST_STRATEGIES',
+      ),
+    )
+    .addOption(opt('--alpha <rate>', 'target false-timeout rate (0..1)', 'JIT_ALPHA', '0.001'))
+    .addOption(
+      opt(
+        '--recompute-s <s>',
+        'recompute every this many seconds of trace time',
+        'JIT_BACKTEST_RECOMPUTE_S',
+        '60',
+      ),
+    )
+    .addOption(
+      opt(
+        '--recompute-every <n>',
+        'recompute every n requests instead (default: by time; used when there are no timestamps: 100)',
+        'JIT_BACKTEST_RECOMPUTE_EVERY',
+      ),
+    )
+    .addOption(
+      opt(
+        '--window-hours <h>',
+        'window: the last this many hours, in hours',
+        'JIT_WINDOW_HOURS',
+        '48',
+      ),
+    )
+    .addOption(
+      opt(
+        '--window-limit <n>',
+        'window: at most this many most recent durations',
+        'JIT_WINDOW_LIMIT',
+        '5000',
+      ),
+    )
+    .addOption(
+      opt(
+        '--warmup <n>',
+        'judge requests from the first recompute with this many in its window',
+        'JIT_BACKTEST_WARMUP',
+        '50',
+      ),
+    )
+    .addOption(opt('--min-ms <ms>', 'lower clamp on served timeouts, in ms', 'JIT_MIN_MS', '0'))
+    .addOption(
+      opt('--max-ms <ms>', 'upper clamp on served timeouts, in ms', 'JIT_MAX_MS', 'Infinity'),
+    )
+    .addOption(
+      opt(
+        '--censor',
+        'simulate deployment: cut requests are recorded at the timeout (default: off)',
+        'JIT_BACKTEST_CENSOR',
+      ),
+    )
+    .addOption(
+      opt(
+        '--strategy-options <json>',
+        'per-strategy options, e.g. {"adaptive":{"gamma":0.01}} (default: none)',
+        'JIT_BACKTEST_STRATEGY_OPTIONS',
+      ),
+    )
+    .addOption(
+      opt('--json <file>', 'write the JSON report here (default: none)', 'JIT_BACKTEST_JSON'),
+    )
+    .addOption(
+      opt(
+        '--html <file>',
+        'write the HTML report with charts here (default: none)',
+        'JIT_BACKTEST_HTML',
+      ),
+    )
+    .addOption(opt('--quiet', 'no tables on standard output (default: off)', 'JIT_BACKTEST_QUIET'))
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      const s = (k: string) => (typeof o[k] === 'string' ? o[k] : undefined);
+      let strategyOptions: unknown;
+      try {
+        strategyOptions = s('strategyOptions')
+          ? JSON.parse(s('strategyOptions') as string)
+          : undefined;
+      } catch {
+        strategyOptions = 'not JSON';
+      }
+      const config = withFlagNames(
+        () =>
+          parseConfig(
+            backtestConfigSchema,
+            defined({
+              input: s('input'),
+              strategies:
+                s('strategies')
+                  ?.split(',')
+                  .map((x) => x.trim())
+                  .filter(Boolean) ?? comparableStrategyNames(),
+              alpha: num(o.alpha),
+              recomputeS: num(o.recomputeS),
+              recomputeEvery: num(o.recomputeEvery),
+              windowHours: num(o.windowHours),
+              windowLimit: num(o.windowLimit),
+              warmupCount: num(o.warmup),
+              minMs: num(o.minMs),
+              maxMs: num(o.maxMs),
+              censor: o.censor === true || o.censor === 'true' || o.censor === '1',
+              strategyOptions,
+              json: s('json'),
+              html: s('html'),
+              quiet: o.quiet === true,
+            }),
+          ),
+        { warmupCount: '--warmup' },
+      );
+      const started = performance.now();
+      const progress = progressBar();
+      const { series, records, skippedCount, skipped } = await readRecords(config.input, (n) =>
+        progress(n, n, `reading ${config.input}`),
+      );
+      if (skippedCount > 0) {
+        process.stderr.write(
+          `jit backtest: skipped ${skippedCount} unreadable lines (${skipped
+            .map((x) => `line ${x.line}: ${x.reason}`)
+            .slice(0, 3)
+            .join('; ')})\n`,
+        );
+      }
+      const { report, charts } = await runBacktest(
+        series,
+        {
+          alpha: config.alpha,
+          recomputeMs: config.recomputeS * 1000,
+          recomputeEvery: config.recomputeEvery,
+          windowHours: config.windowHours,
+          windowLimit: config.windowLimit,
+          warmupCount: config.warmupCount,
+          serving: { ...DEFAULT_SERVING, minMs: config.minMs, maxMs: config.maxMs },
+          censor: config.censor,
+          strategies: config.strategies,
+          strategyOptions: config.strategyOptions,
+          defaultStrategy: DEFAULT_STRATEGY,
+        },
+        progress,
+      );
+      if (!config.quiet) process.stdout.write(`${formatReport(report)}\n`);
+      // JSON has no Infinity: an unclamped maximum is written as null.
+      if (config.json)
+        writeFileSync(
+          config.json,
+          `${JSON.stringify(report, (_k, v: unknown) => (v === Infinity ? null : v), 2)}\n`,
+        );
+      if (config.html) writeFileSync(config.html, renderHtml(report, charts));
+      process.stderr.write(
+        `jit backtest: ${records} records, ${series.length} endpoints, ${config.strategies.length} strategies in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+      );
+    });
+}
