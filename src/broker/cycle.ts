@@ -1,11 +1,12 @@
 // The broker's cycle: re-read the endpoint list, fan jobs out, damp and store the values, repeat.
 import type { FastifyBaseLogger } from 'fastify';
-import { dampSpike } from '../core/serving.ts';
+import { dampSpike, servedTimeout } from '../core/serving.ts';
 import type { TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import { dispatch } from './dispatch.ts';
 import { readEndpointList } from './endpoints-file.ts';
-import { callWorker } from './worker-client.ts';
+import { servingFor } from './serve.ts';
+import { callWorker, type JobSpec } from './worker-client.ts';
 import type { WorkerRegistry } from './worker-registry.ts';
 
 export interface CycleSummary {
@@ -94,7 +95,7 @@ export class CycleRunner {
           `ignored endpoint name: ${r.reason}`,
         );
       }
-      store.syncEndpoints(list.names);
+      store.syncEndpoints(list.entries);
       this.listLoaded = true;
     } catch (err) {
       // Keep the endpoints we had: a typo in a path must not wipe the served values.
@@ -126,22 +127,27 @@ export class CycleRunner {
       maxAttempts: config.maxAttempts,
       call: (worker, endpoint) => {
         used.add(worker.id);
-        return callWorker(
-          worker,
-          { endpoint, alpha: config.alpha, strategy: config.strategy },
-          config.callTimeoutMs,
-        );
+        return callWorker(worker, jobFor(store, config, endpoint), config.callTimeoutMs);
       },
       onUnreachable: (worker, error) => registry.evict(worker.id, error),
       onResult: (r) => {
         if (r.ok) {
           const reply = r.outcome.reply;
-          const old = store.get(r.endpoint)?.storedMs;
-          const stored = dampSpike(reply.timeoutMs, old, config);
+          const rec = store.get(r.endpoint);
+          if (!rec) return; // dropped from the list while its job ran
+          const stored = dampSpike(reply.timeoutMs, rec.storedMs, config);
+          const servedMs = servedTimeout(stored, servingFor(rec, config));
+          const { timeoutMs, ...details } = reply;
           store.recordSuccess(
             r.endpoint,
             stored,
-            { ...reply, computedMs: reply.timeoutMs, workerId: r.workerId },
+            {
+              ...details,
+              state: details.state,
+              computedMs: timeoutMs,
+              workerId: r.workerId,
+              servedMs,
+            },
             r.at,
           );
           summary.done++;
@@ -165,4 +171,23 @@ export class CycleRunner {
     this.last = summary;
     return summary;
   }
+}
+
+/** The job for one endpoint: its α and strategy, and what it needs of its previous computation. */
+export function jobFor(
+  store: TimeoutStore,
+  config: Readonly<BrokerConfig>,
+  endpoint: string,
+): JobSpec {
+  const rec = store.get(endpoint);
+  const last = rec?.last;
+  return {
+    endpoint,
+    alpha: rec?.options.alpha ?? config.alpha,
+    strategy: rec?.options.strategy ?? config.strategy,
+    previous:
+      last && rec.computedAt
+        ? { servedMs: last.servedMs, computedAtMs: Date.parse(rec.computedAt), state: last.state }
+        : undefined,
+  };
 }

@@ -32,6 +32,7 @@ const ok = (v: number): CallOutcome => ({
     sdMs: 0,
     percentilesMs: {},
     computeMs: 0,
+    censored: 0,
   },
 });
 const names = (n: number) => Array.from({ length: n }, (_, i) => `e${i}`);

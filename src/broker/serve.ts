@@ -1,6 +1,6 @@
 // What the broker serves for an endpoint: the SPEC §2 rules for default, unknown and known names.
 import { UnknownEndpointError } from '../core/errors.ts';
-import { servedTimeout } from '../core/serving.ts';
+import { servedTimeout, type ServingOptions } from '../core/serving.ts';
 import type { EndpointRecord, TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 
@@ -21,7 +21,23 @@ export function servedFor(
 }
 
 export function servedForRecord(rec: EndpointRecord, config: Readonly<BrokerConfig>): number {
-  return rec.storedMs === undefined ? config.defaultTimeoutMs : servedTimeout(rec.storedMs, config);
+  return rec.storedMs === undefined
+    ? config.defaultTimeoutMs
+    : servedTimeout(rec.storedMs, servingFor(rec, config));
+}
+
+/** The broker's serving rules with the endpoint's own clamps, where it has them. */
+export function servingFor(rec: EndpointRecord, config: Readonly<BrokerConfig>): ServingOptions {
+  return {
+    spikeFactor: config.spikeFactor,
+    spikeReplaceFactor: config.spikeReplaceFactor,
+    marginThresholdMs: config.marginThresholdMs,
+    marginFactor: config.marginFactor,
+    marginAddMs: config.marginAddMs,
+    defaultTimeoutMs: config.defaultTimeoutMs,
+    minMs: rec.options.minMs ?? config.minMs,
+    maxMs: rec.options.maxMs ?? config.maxMs,
+  };
 }
 
 /** The JSON view of one endpoint (`/v1/endpoints`, `/v1/timeouts/:endpoint`). */
@@ -32,11 +48,15 @@ export function endpointView(rec: EndpointRecord, config: Readonly<BrokerConfig>
     storedMs: rec.storedMs ?? null,
     status: rec.status,
     strategy: rec.last?.strategy ?? null,
+    alpha: rec.options.alpha ?? config.alpha,
+    options: rec.options,
     method: rec.last?.method ?? null,
     samples: rec.last?.samples ?? null,
     meanMs: rec.last?.meanMs ?? null,
     sdMs: rec.last?.sdMs ?? null,
     percentilesMs: rec.last?.percentilesMs ?? null,
+    censored: rec.last?.censored ?? null,
+    state: rec.last?.state ?? null,
     computedAt: rec.computedAt ?? null,
     attemptedAt: rec.attemptedAt ?? null,
     lastError: rec.lastError ?? null,

@@ -12,6 +12,11 @@ const replySchema = z.object({
   sdMs: z.number().finite().default(0),
   percentilesMs: z.record(z.string(), z.number().finite()).default({}),
   computeMs: z.number().finite().min(0).default(0),
+  censored: z.number().int().min(0).default(0),
+  state: z
+    .record(z.string(), z.unknown())
+    .refine((v) => JSON.stringify(v).length <= 4096, 'state larger than 4 KiB')
+    .optional(),
 });
 
 export type WorkerReply = z.infer<typeof replySchema>;
@@ -25,6 +30,10 @@ export interface JobSpec {
   endpoint: string;
   alpha: number;
   strategy: string | undefined;
+  /** The endpoint's previous computation, for calibrating and censoring-aware strategies. */
+  previous:
+    | { servedMs: number; computedAtMs: number; state: Record<string, unknown> | undefined }
+    | undefined;
 }
 
 export async function callWorker(
@@ -46,6 +55,7 @@ export async function callWorker(
               endpoint: job.endpoint,
               alpha: job.alpha,
               ...(job.strategy ? { strategy: job.strategy } : {}),
+              ...(job.previous ? { previous: job.previous } : {}),
             }),
             signal: AbortSignal.timeout(timeoutMs),
           });

@@ -18,7 +18,8 @@ describe('InfluxQL quoting', () => {
     assert.equal(quoteRegexLiteral('/api/v1'), '/\\/api\\/v1/');
     assert.equal(quoteRegexLiteral('.*'), '/\\.\\*/');
     assert.equal(quoteRegexLiteral('a|b(c)[d]{2}^$+?'), '/a\\|b\\(c\\)\\[d\\]\\{2\\}\\^\\$\\+\\?/');
-    assert.equal(quoteRegexLiteral('back\\slash'), '/back\\\\slash/');
+    assert.equal(quoteRegexLiteral('back\\slash'), '/back\\x5cslash/');
+    assert.equal(quoteRegexLiteral('ends\\'), '/ends\\x5c/');
   });
   it('a name cannot close the regex and append a clause', () => {
     const q = buildDurationQuery(

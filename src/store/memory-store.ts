@@ -1,5 +1,5 @@
 // In-memory TimeoutStore: the table of endpoints, their stored values and statuses.
-import type { ComputationInfo, EndpointRecord, TimeoutStore } from './types.ts';
+import type { ComputationInfo, EndpointEntry, EndpointRecord, TimeoutStore } from './types.ts';
 
 export class MemoryStore implements TimeoutStore {
   private readonly records = new Map<string, EndpointRecord>();
@@ -13,13 +13,16 @@ export class MemoryStore implements TimeoutStore {
     return [...this.records.values()];
   }
 
-  syncEndpoints(names: readonly string[]): void {
-    const wanted = new Set(names);
+  syncEndpoints(entries: readonly EndpointEntry[]): void {
+    const wanted = new Set(entries.map((e) => e.name));
     for (const name of this.records.keys()) if (!wanted.has(name)) this.records.delete(name);
-    for (const name of names) {
-      if (!this.records.has(name)) {
+    for (const { name, options } of entries) {
+      const existing = this.records.get(name);
+      if (existing) existing.options = options;
+      else {
         this.records.set(name, {
           name,
+          options,
           storedMs: undefined,
           status: 'never',
           computedAt: undefined,

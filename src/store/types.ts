@@ -14,10 +14,34 @@ export interface ComputationInfo {
   percentilesMs: Record<string, number>;
   computeMs: number;
   workerId: string;
+  /** Durations the worker recognised as cut by the previous timeout. */
+  censored: number;
+  /** Strategy state to send back with the next job (e.g. the calibrated level). */
+  state: Record<string, unknown> | undefined;
+  /** The timeout served from this computation on (after damping, margin and clamps), ms. */
+  servedMs: number;
+}
+
+/** Per-endpoint settings from the endpoint list; each overrides the broker's global one. */
+export interface EndpointOptions {
+  /** Target false-timeout rate. */
+  alpha?: number | undefined;
+  /** Strategy name. */
+  strategy?: string | undefined;
+  /** Lower clamp on the served value (ms). */
+  minMs?: number | undefined;
+  /** Upper clamp on the served value (ms). */
+  maxMs?: number | undefined;
+}
+
+export interface EndpointEntry {
+  name: string;
+  options: EndpointOptions;
 }
 
 export interface EndpointRecord {
   name: string;
+  options: EndpointOptions;
   /** Value after spike damping; undefined until the first successful computation. */
   storedMs: number | undefined;
   status: EndpointStatus;
@@ -33,8 +57,8 @@ export interface EndpointRecord {
 export interface TimeoutStore {
   get(name: string): EndpointRecord | undefined;
   list(): EndpointRecord[];
-  /** Makes the table hold exactly `names`: new ones start as `never`, missing ones are dropped. */
-  syncEndpoints(names: readonly string[]): void;
+  /** Makes the table hold exactly these endpoints: new ones start as `never`, missing ones are dropped. */
+  syncEndpoints(entries: readonly EndpointEntry[]): void;
   /** Whether any endpoint has ever been computed successfully. */
   hasAnyValue(): boolean;
   recordSuccess(name: string, storedMs: number, info: ComputationInfo, at: Date): void;

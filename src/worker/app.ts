@@ -12,6 +12,13 @@ const computeBodySchema = z.object({
   endpoint: z.string(),
   alpha: z.number().gt(0).lt(1).optional(),
   strategy: z.string().min(1).max(64).optional(),
+  previous: z
+    .object({
+      servedMs: z.number().finite().positive(),
+      computedAtMs: z.number().finite(),
+      state: z.record(z.string(), z.unknown()).optional(),
+    })
+    .optional(),
 });
 
 export interface WorkerDeps {
@@ -61,7 +68,7 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
     const parsed = computeBodySchema.safeParse(req.body);
     if (!parsed.success) {
       throw new InvalidBodyError(
-        'body must be {"endpoint": string, "alpha"?: number, "strategy"?: string}',
+        'body must be {"endpoint": string, "alpha"?: number, "strategy"?: string, "previous"?: {"servedMs", "computedAtMs", "state"?}}',
         parsed.error.issues,
       );
     }

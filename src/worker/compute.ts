@@ -2,7 +2,8 @@
 import { assertEndpointName } from '../core/endpoint-name.ts';
 import { summarize, type WindowSummary } from '../core/stats.ts';
 import { createStrategy } from '../strategies/registry.ts';
-import type { TimeoutStrategy } from '../strategies/types.ts';
+import { runStrategy } from '../strategies/run.ts';
+import type { PreviousComputation, TimeoutStrategy } from '../strategies/types.ts';
 import type { LatencySource } from '../sources/types.ts';
 import type { WorkerConfig } from './config.ts';
 
@@ -13,6 +14,8 @@ export interface ComputeRequest {
   alpha?: number;
   /** Strategy name; the worker's default when absent. */
   strategy?: string;
+  /** The endpoint's previous computation, as the broker remembers it. */
+  previous?: PreviousComputation;
 }
 
 /** The worker's answer. Durations in ms. */
@@ -24,6 +27,10 @@ export interface ComputeResult extends WindowSummary {
   alpha: number;
   source: string;
   computeMs: number;
+  /** Durations recognised as cut by the previous timeout (and imputed). */
+  censored: number;
+  /** Strategy state for the broker to send back next time. */
+  state?: Record<string, unknown>;
 }
 
 export class Computer {
@@ -56,12 +63,20 @@ export class Computer {
       windowHours: this.config.windowHours,
       limit: this.config.windowLimit,
     });
-    const result = await strategy.compute({ endpoint, durationsMs, alpha });
+    const result = await runStrategy(strategy, {
+      endpoint,
+      durationsMs,
+      alpha,
+      nowMs: Date.now(),
+      previous: req.previous,
+    });
     return {
       endpoint,
       timeoutMs: result.timeoutMs,
       strategy: strategy.name,
       method: result.method,
+      censored: result.censored,
+      ...(result.state ? { state: result.state } : {}),
       alpha,
       source: this.source.name,
       ...summarize(durationsMs),
