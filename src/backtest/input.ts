@@ -58,10 +58,10 @@ export async function readRecords(path: string, onLine?: (n: number) => void): P
       tsText =
         obj.timestamp_ns === undefined || obj.timestamp_ns === null
           ? undefined
-          : String(obj.timestamp_ns as string | number);
+          : String(obj.timestamp_ns);
       endpoint = typeof obj.endpoint === 'string' ? obj.endpoint : undefined;
       durText =
-        obj.duration_ns === undefined ? undefined : String(obj.duration_ns as string | number);
+        obj.duration_ns === undefined ? undefined : String(obj.duration_ns);
     } else {
       const cells = splitCsv(line);
       if (!csvCols) {
