@@ -55,13 +55,9 @@ export async function readRecords(path: string, onLine?: (n: number) => void): P
         skip('invalid JSON');
         continue;
       }
-      tsText =
-        obj.timestamp_ns === undefined || obj.timestamp_ns === null
-          ? undefined
-          : String(obj.timestamp_ns);
+      tsText = cellText(obj.timestamp_ns);
       endpoint = typeof obj.endpoint === 'string' ? obj.endpoint : undefined;
-      durText =
-        obj.duration_ns === undefined ? undefined : String(obj.duration_ns);
+      durText = cellText(obj.duration_ns);
     } else {
       const cells = splitCsv(line);
       if (!csvCols) {
@@ -121,6 +117,12 @@ export async function readRecords(path: string, onLine?: (n: number) => void): P
     (a, b) => b.durationsMs.length - a.durationsMs.length || a.endpoint.localeCompare(b.endpoint),
   );
   return { series, records, skipped, skippedCount };
+}
+
+/** A JSON value as the text of a number cell (numbers and numeric strings only). */
+function cellText(v: unknown): string | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : undefined;
+  return typeof v === 'string' ? v : undefined;
 }
 
 /** Splits one CSV line; handles double-quoted cells with commas and doubled quotes. */

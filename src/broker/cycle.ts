@@ -5,6 +5,7 @@ import type { TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import { dispatch } from './dispatch.ts';
 import { readEndpointList } from './endpoints-file.ts';
+import { NO_DATA_METHOD } from '../strategies/sigma.ts';
 import { servingFor } from './serve.ts';
 import { callWorker, type JobSpec } from './worker-client.ts';
 import type { WorkerRegistry } from './worker-registry.ts';
@@ -135,7 +136,10 @@ export class CycleRunner {
           const reply = r.outcome.reply;
           const rec = store.get(r.endpoint);
           if (!rec) return; // dropped from the list while its job ran
-          const stored = dampSpike(reply.timeoutMs, rec.storedMs, config);
+          // A value computed from no data is a placeholder, not a level to damp against (the
+          // original's flaw: a placeholder could hold a real value back for cycles).
+          const old = rec.last?.method === NO_DATA_METHOD ? undefined : rec.storedMs;
+          const stored = dampSpike(reply.timeoutMs, old, config);
           const servedMs = servedTimeout(stored, servingFor(rec, config));
           const { timeoutMs, ...details } = reply;
           store.recordSuccess(

@@ -1,7 +1,7 @@
 // Starts a broker process: build, listen, print the address.
 import { buildBroker, type Broker, type BrokerDeps } from './app.ts';
 import type { BrokerConfig } from './config.ts';
-import { localUrl } from '../core/process.ts';
+import { closeApp, localUrl } from '../core/process.ts';
 
 export interface RunningBroker extends Broker {
   url: string;
@@ -16,5 +16,5 @@ export async function startBroker(
   await broker.app.listen({ host: config.host, port: config.port });
   const url = localUrl(broker.app, config.host);
   broker.app.log.info(`broker listening on ${url}`);
-  return { ...broker, url, close: () => broker.app.close() };
+  return { ...broker, url, close: () => closeApp(broker.app) };
 }

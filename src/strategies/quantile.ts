@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
 import { InsufficientDataError } from '../core/errors.ts';
 import { sortedCopy } from '../core/stats.ts';
-import { upperQuantile } from './tail.ts';
+import { upperQuantile, withinReach } from './tail.ts';
 import type { StrategyInput, StrategyResult, TimeoutStrategy } from './types.ts';
 
 export const quantileOptionsSchema = z
@@ -27,10 +27,10 @@ export function createQuantileStrategy(options: Partial<QuantileOptions> = {}): 
       if (n < opts.minSamples) throw new InsufficientDataError(input.endpoint, n, opts.minSamples);
       // Warm-up: a window of fewer than 1/α values cannot show its 1 − α quantile; the
       // exponential-tail extrapolation answers above its maximum instead of at it.
-      const value = upperQuantile(sortedCopy(input.durationsMs), 1 - input.alpha, opts.tailShare);
+      const value = upperQuantile(sortedCopy(input.durationsMs), input.alpha, opts.tailShare);
       return {
         timeoutMs: value,
-        method: n * input.alpha >= 1 ? 'order-statistic' : 'tail-extrapolation',
+        method: withinReach(n, input.alpha) ? 'order-statistic' : 'tail-extrapolation',
       };
     },
   };

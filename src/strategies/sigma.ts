@@ -13,6 +13,9 @@ export const sigmaOptionsSchema = z
   })
   .strict();
 
+/** `method` of a value computed from an empty window (the original's 100 ms rule). */
+export const NO_DATA_METHOD = 'no-data-rule';
+
 export type SigmaOptions = z.infer<typeof sigmaOptionsSchema>;
 
 export function createSigmaStrategy(options: Partial<SigmaOptions> = {}): TimeoutStrategy {
@@ -24,7 +27,7 @@ export function createSigmaStrategy(options: Partial<SigmaOptions> = {}): Timeou
       const n = input.durationsMs.length;
       if (n === 0) {
         // Original: with no spans, mean = sd = 100 ms, so the answer is 100 + 2·100.
-        return { timeoutMs: opts.emptyWindowMs * (1 + opts.k), method: 'no-data-rule' };
+        return { timeoutMs: opts.emptyWindowMs * (1 + opts.k), method: NO_DATA_METHOD };
       }
       const m = mean(input.durationsMs);
       const sd = sampleSd(input.durationsMs, m);

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildWorker, type WorkerDeps } from './app.ts';
 import type { WorkerConfig } from './config.ts';
 import { Registration } from './registration.ts';
-import { localUrl } from '../core/process.ts';
+import { closeApp, localUrl } from '../core/process.ts';
 
 export interface RunningWorker {
   app: FastifyInstance;
@@ -38,7 +38,7 @@ export async function startWorker(
     registration,
     async close() {
       await registration?.stop();
-      await app.close();
+      await closeApp(app);
     },
   };
 }
