@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
 import { SourceQueryError, SourceUnavailableError } from '../core/errors.ts';
 import { quoteIdentifier, quoteRegexLiteral, quoteString } from './influxql.ts';
-import type { FetchOptions, LatencySource } from './types.ts';
+import type { FetchOptions, LatencySource, LatencyWindow } from './types.ts';
 
 export const influxOptionsSchema = z
   .object({
@@ -104,19 +104,31 @@ export function createInfluxSource(options: Partial<InfluxOptions> = {}): Latenc
 
   return {
     name: 'influxdb',
-    async fetchDurations(endpoint: string, fetchOpts: FetchOptions): Promise<number[]> {
+    async fetchWindow(endpoint: string, fetchOpts: FetchOptions): Promise<LatencyWindow> {
       const body = await query(buildDurationQuery(endpoint, opts, fetchOpts), opts.database);
       const factor = UNIT_TO_MS[opts.durationUnit];
-      const out: number[] = [];
+      const durationsMs: number[] = [];
+      const timestampsMs: number[] = [];
       for (const series of body.results?.[0]?.series ?? []) {
         const col = series.columns.indexOf(opts.field);
+        const timeCol = series.columns.indexOf('time');
         for (const row of series.values) {
           const v = row[col === -1 ? 1 : col];
-          if (typeof v === 'number' && Number.isFinite(v)) out.push(v * factor);
+          const t = row[timeCol === -1 ? 0 : timeCol];
+          if (typeof v === 'number' && Number.isFinite(v)) {
+            durationsMs.push(v * factor);
+            // epoch=ns: nanoseconds beyond 2^53 lose a little precision, far below a millisecond.
+            timestampsMs.push(typeof t === 'number' ? t / 1e6 : Number.NaN);
+          }
         }
       }
       // Queried newest first (so LIMIT keeps the most recent); strategies want oldest first.
-      return out.reverse();
+      durationsMs.reverse();
+      timestampsMs.reverse();
+      return {
+        durationsMs,
+        timestampsMs: timestampsMs.every(Number.isFinite) ? timestampsMs : undefined,
+      };
     },
     async check(): Promise<void> {
       await query('SHOW DATABASES');

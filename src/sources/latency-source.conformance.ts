@@ -31,8 +31,40 @@ function assertCloseArrays(actual: readonly number[], expected: readonly number[
   }
 }
 
+/**
+ * The durations of `source.fetchWindow(…)`, after checking the window's shape: timestamps, when
+ * present, are one finite epoch-ms value per duration, oldest first.
+ */
+export async function durationsOf(
+  source: LatencySource,
+  endpoint: string,
+  options: FetchOptions,
+): Promise<number[]> {
+  const w = await source.fetchWindow(endpoint, options);
+  assertDurations(w.durationsMs, endpoint);
+  if (w.timestampsMs !== undefined) {
+    assert.equal(
+      w.timestampsMs.length,
+      w.durationsMs.length,
+      `${endpoint}: one timestamp per duration`,
+    );
+    w.timestampsMs.forEach((t, i) => {
+      assert.ok(
+        Number.isFinite(t) && t > 1e12,
+        `${endpoint}: timestamp [${i}] is not epoch ms: ${t}`,
+      );
+      if (i > 0)
+        assert.ok(
+          t >= (w.timestampsMs?.[i - 1] as number),
+          `${endpoint}: timestamps not oldest first`,
+        );
+    });
+  }
+  return w.durationsMs;
+}
+
 function assertDurations(values: unknown, what: string): asserts values is number[] {
-  assert.ok(Array.isArray(values), `${what}: fetchDurations must answer an array`);
+  assert.ok(Array.isArray(values), `${what}: fetchWindow must answer an array of durations`);
   values.forEach((v, i) => {
     assert.equal(typeof v, 'number', `${what}: [${i}] is not a number: ${String(v)}`);
     assert.ok(Number.isFinite(v), `${what}: [${i}] is not finite: ${String(v)}`);
@@ -64,7 +96,7 @@ export function latencySourceConformance(
     before(async () => {
       h = await setup();
       seedable = await h.seed(fresh('probe'), [1, 2, 3]);
-      if (!seedable) fixed = await h.source.fetchDurations(fresh('fixed'), WIDE);
+      if (!seedable) fixed = await durationsOf(h.source, fresh('fixed'), WIDE);
     });
 
     after(async () => {
@@ -83,7 +115,7 @@ export function latencySourceConformance(
     it('answers an array of finite, non-negative numbers (ms)', async () => {
       const endpoint = fresh('shape');
       await harness().seed(endpoint, [0, 0.5, 12, 250.25, 1800]);
-      const got = await harness().source.fetchDurations(endpoint, WIDE);
+      const got = await durationsOf(harness().source, endpoint, WIDE);
       assertDurations(got, endpoint);
       assert.ok(got.length > 0, 'a seeded (or fixed-data) endpoint has durations');
     });
@@ -92,7 +124,7 @@ export function latencySourceConformance(
       const endpoint = fresh('order');
       const seeded = [5, 1, 4, 1.5, 9, 2.25, 6, 0.125];
       const didSeed = await harness().seed(endpoint, seeded);
-      const got = await harness().source.fetchDurations(endpoint, WIDE);
+      const got = await durationsOf(harness().source, endpoint, WIDE);
       assertDurations(got, endpoint);
       if (didSeed) assertCloseArrays(got, seeded, endpoint);
       else assertCloseArrays(got, fixed, `${endpoint} (fixed data)`);
@@ -104,7 +136,7 @@ export function latencySourceConformance(
       const didSeed = await harness().seed(endpoint, seeded);
       const all = didSeed ? seeded : fixed;
       for (const limit of [1, 7, 29, 30, 31, 5000]) {
-        const got = await harness().source.fetchDurations(endpoint, { windowHours: 48, limit });
+        const got = await durationsOf(harness().source, endpoint, { windowHours: 48, limit });
         assertDurations(got, `${endpoint} limit ${limit}`);
         assert.ok(got.length <= limit, `limit ${limit}: got ${got.length} values`);
         assertCloseArrays(got, all.slice(Math.max(0, all.length - limit)), `limit ${limit}`);
@@ -114,8 +146,8 @@ export function latencySourceConformance(
     it('answers the same window for repeated calls', async () => {
       const endpoint = fresh('repeat');
       await harness().seed(endpoint, [3, 1, 2]);
-      const a = await harness().source.fetchDurations(endpoint, WIDE);
-      const b = await harness().source.fetchDurations(endpoint, WIDE);
+      const a = await durationsOf(harness().source, endpoint, WIDE);
+      const b = await durationsOf(harness().source, endpoint, WIDE);
       assert.deepEqual(b, a);
     });
 
@@ -124,8 +156,8 @@ export function latencySourceConformance(
       const b = fresh('apart-b');
       const didSeedA = await harness().seed(a, [11, 12, 13]);
       const didSeedB = await harness().seed(b, [21, 22]);
-      const gotA = await harness().source.fetchDurations(a, WIDE);
-      const gotB = await harness().source.fetchDurations(b, WIDE);
+      const gotA = await durationsOf(harness().source, a, WIDE);
+      const gotB = await durationsOf(harness().source, b, WIDE);
       if (didSeedA && didSeedB) {
         assertCloseArrays(gotA, [11, 12, 13], a);
         assertCloseArrays(gotB, [21, 22], b);
@@ -137,7 +169,7 @@ export function latencySourceConformance(
 
     it('answers an empty window for an endpoint without spans (or the fixed data)', async () => {
       const endpoint = fresh('unknown');
-      const got = await harness().source.fetchDurations(endpoint, WIDE);
+      const got = await durationsOf(harness().source, endpoint, WIDE);
       assertDurations(got, endpoint);
       assertCloseArrays(got, seedable ? [] : fixed, endpoint);
     });
@@ -147,7 +179,7 @@ export function latencySourceConformance(
       const names = [`${prefix}/a.b*c`, `${prefix} it's "quoted"`, `${prefix}|x(y)[z]{1}^$+?`];
       for (const [i, endpoint] of names.entries()) {
         const didSeed = await harness().seed(endpoint, [100 + i, 200 + i]);
-        const got = await harness().source.fetchDurations(endpoint, WIDE);
+        const got = await durationsOf(harness().source, endpoint, WIDE);
         assertDurations(got, endpoint);
         assertCloseArrays(got, didSeed ? [100 + i, 200 + i] : fixed, endpoint);
       }

@@ -1,6 +1,6 @@
 // Source `seed-sample`: the original's dummy mode — the same 522 durations for every endpoint.
 import { readFileSync } from 'node:fs';
-import type { FetchOptions, LatencySource } from './types.ts';
+import type { FetchOptions, LatencySource, LatencyWindow } from './types.ts';
 
 const SAMPLE_PATH = new URL('../../data/seed-sample-durations.json', import.meta.url);
 
@@ -18,10 +18,13 @@ export function seedSampleDurationsMs(): readonly number[] {
 export function createSeedSampleSource(): LatencySource {
   return {
     name: 'seed-sample',
-    fetchDurations(_endpoint: string, options: FetchOptions): Promise<number[]> {
+    fetchWindow(_endpoint: string, options: FetchOptions): Promise<LatencyWindow> {
       const all = seedSampleDurationsMs();
       // The sample has no timestamps, so only the count limit applies (most recent = last).
-      return Promise.resolve(all.slice(Math.max(0, all.length - options.limit)));
+      return Promise.resolve({
+        durationsMs: all.slice(Math.max(0, all.length - options.limit)),
+        timestampsMs: undefined,
+      });
     },
     check: () => Promise.resolve(),
   };

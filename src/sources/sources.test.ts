@@ -13,7 +13,7 @@ import {
   type Influxd,
 } from '../../test/helpers/influxd.ts';
 import { createInfluxSource } from './influxdb.ts';
-import { latencySourceConformance } from './latency-source.conformance.ts';
+import { durationsOf, latencySourceConformance } from './latency-source.conformance.ts';
 import { createSource } from './registry.ts';
 import { createSeedSampleSource } from './seed-sample.ts';
 
@@ -54,18 +54,18 @@ describe('seed-sample', () => {
     const source = createSource('seed-sample');
     assert.equal(source.name, 'seed-sample');
     assert.deepEqual(
-      await source.fetchDurations('customer', { windowHours: 48, limit: 5000 }),
+      await durationsOf(source, 'customer', { windowHours: 48, limit: 5000 }),
       expected,
     );
     assert.deepEqual(
-      await source.fetchDurations('anything else', { windowHours: 48, limit: 5000 }),
+      await durationsOf(source, 'anything else', { windowHours: 48, limit: 5000 }),
       expected,
     );
   });
 
   it('applies limit to the end of the sample (its most recent values)', async () => {
     const expected = sampleMs();
-    const got = await createSeedSampleSource().fetchDurations('x', { windowHours: 48, limit: 100 });
+    const got = await durationsOf(createSeedSampleSource(), 'x', { windowHours: 48, limit: 100 });
     assert.deepEqual(got, expected.slice(-100));
   });
 });
@@ -108,11 +108,11 @@ describe('influxdb', { skip: influxdSkip() }, () => {
       await write('window-test', [1, 2]);
       const source = createInfluxSource({ url: influx.url, database: DB });
       assert.deepEqual(
-        await source.fetchDurations('window-test', { windowHours: 48, limit: 100 }),
+        await durationsOf(source, 'window-test', { windowHours: 48, limit: 100 }),
         [1, 2],
       );
       assert.deepEqual(
-        await source.fetchDurations('window-test', { windowHours: 72, limit: 100 }),
+        await durationsOf(source, 'window-test', { windowHours: 72, limit: 100 }),
         [7, 8, 1, 2],
       );
     });
@@ -124,21 +124,21 @@ describe('influxdb', { skip: influxdSkip() }, () => {
       const contains = createInfluxSource({ url: influx.url, database: DB });
       const exact = createInfluxSource({ url: influx.url, database: DB, matchMode: 'exact' });
       const opts = { windowHours: 48, limit: 100 };
-      assert.deepEqual(await contains.fetchDurations('/svc/exact', opts), [3, 4, 5]);
-      assert.deepEqual(await exact.fetchDurations('/svc/exact', opts), [3]);
-      assert.deepEqual(await exact.fetchDurations('/svc/exac', opts), []);
+      assert.deepEqual(await durationsOf(contains, '/svc/exact', opts), [3, 4, 5]);
+      assert.deepEqual(await durationsOf(exact, '/svc/exact', opts), [3]);
+      assert.deepEqual(await durationsOf(exact, '/svc/exac', opts), []);
     });
 
     it('converts durations with durationUnit', async () => {
       // Stored as microseconds this time: 1500 µs = 1.5 ms.
       await influx.writeLines(DB, [spanLine('unit-test', 1500, nowNs() - 1000n)]);
       const us = createInfluxSource({ url: influx.url, database: DB, durationUnit: 'us' });
-      assert.deepEqual(await us.fetchDurations('unit-test', { windowHours: 1, limit: 10 }), [1.5]);
+      assert.deepEqual(await durationsOf(us, 'unit-test', { windowHours: 1, limit: 10 }), [1.5]);
     });
 
     it('a database that does not exist is a SOURCE_QUERY_FAILED error', async () => {
       const source = createInfluxSource({ url: influx.url, database: 'no_such_db' });
-      await assert.rejects(source.fetchDurations('x', { windowHours: 48, limit: 10 }), (err) => {
+      await assert.rejects(durationsOf(source, 'x', { windowHours: 48, limit: 10 }), (err) => {
         assert.ok(err instanceof JitError);
         assert.equal(err.code, 'SOURCE_QUERY_FAILED');
         assert.match(err.message, /database not found/);
@@ -146,12 +146,12 @@ describe('influxdb', { skip: influxdSkip() }, () => {
       });
     });
 
-    it('check() and fetchDurations reject with SOURCE_UNAVAILABLE when nothing listens', async () => {
+    it('check() and fetchWindow reject with SOURCE_UNAVAILABLE when nothing listens', async () => {
       const port = await freePort();
       const source = createInfluxSource({ url: `http://127.0.0.1:${port}`, database: DB });
       for (const attempt of [
         () => source.check(),
-        () => source.fetchDurations('x', { windowHours: 48, limit: 10 }),
+        () => durationsOf(source, 'x', { windowHours: 48, limit: 10 }),
       ]) {
         await assert.rejects(attempt(), (err) => {
           assert.ok(err instanceof JitError);
@@ -167,13 +167,13 @@ describe('influxdb', { skip: influxdSkip() }, () => {
       await write('pre\\post', [42]);
       const source = createInfluxSource({ url: influx.url, database: DB });
       const opts = { windowHours: 48, limit: 10 };
-      assert.deepEqual(await source.fetchDurations('pre\\', opts), [42]);
-      assert.deepEqual(await source.fetchDurations('\\', opts), [42]);
-      assert.deepEqual(await source.fetchDurations('\\post', opts), [42]);
-      assert.deepEqual(await source.fetchDurations('abc\\', opts), []);
+      assert.deepEqual(await durationsOf(source, 'pre\\', opts), [42]);
+      assert.deepEqual(await durationsOf(source, '\\', opts), [42]);
+      assert.deepEqual(await durationsOf(source, '\\post', opts), [42]);
+      assert.deepEqual(await durationsOf(source, 'abc\\', opts), []);
       const exact = createInfluxSource({ url: influx.url, database: DB, matchMode: 'exact' });
-      assert.deepEqual(await exact.fetchDurations('pre\\post', opts), [42]);
-      assert.deepEqual(await exact.fetchDurations('pre\\', opts), []);
+      assert.deepEqual(await durationsOf(exact, 'pre\\post', opts), [42]);
+      assert.deepEqual(await durationsOf(exact, 'pre\\', opts), []);
     });
   });
 });

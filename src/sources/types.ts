@@ -7,11 +7,18 @@ export interface FetchOptions {
   limit: number;
 }
 
+/** One endpoint's window: durations in ms, oldest first, with their start times where known. */
+export interface LatencyWindow {
+  durationsMs: number[];
+  /** Start time (epoch ms) of each span, same order; undefined when the source has none. */
+  timestampsMs: number[] | undefined;
+}
+
 export interface LatencySource {
   /** Registered name, e.g. "influxdb". */
   readonly name: string;
-  /** Durations in ms of the endpoint's spans in the window, oldest first, at most `limit`. */
-  fetchDurations(endpoint: string, options: FetchOptions): Promise<number[]>;
+  /** The endpoint's spans in the window, oldest first, at most `limit` (the most recent ones). */
+  fetchWindow(endpoint: string, options: FetchOptions): Promise<LatencyWindow>;
   /** Cheap reachability check for /readyz; throws when the source cannot answer. */
   check(): Promise<void>;
   close?(): Promise<void>;

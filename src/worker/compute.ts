@@ -59,13 +59,14 @@ export class Computer {
     const endpoint = assertEndpointName(req.endpoint);
     const strategy = this.strategy(req.strategy);
     const alpha = req.alpha ?? this.config.alpha;
-    const durationsMs = await this.source.fetchDurations(endpoint, {
+    const { durationsMs, timestampsMs } = await this.source.fetchWindow(endpoint, {
       windowHours: this.config.windowHours,
       limit: this.config.windowLimit,
     });
     const result = await runStrategy(strategy, {
       endpoint,
       durationsMs,
+      timestampsMs,
       alpha,
       nowMs: Date.now(),
       previous: req.previous,

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { brokerConfig } from '../../src/broker/config.ts';
 import { startBroker, type RunningBroker } from '../../src/broker/run.ts';
 import { servedTimeout } from '../../src/core/serving.ts';
+import { durationsOf } from '../../src/sources/latency-source.conformance.ts';
 import { createInfluxSource } from '../../src/sources/influxdb.ts';
 import { workerConfig } from '../../src/worker/config.ts';
 import { startWorker, type RunningWorker } from '../../src/worker/run.ts';
@@ -392,10 +393,10 @@ describe('InfluxDB end to end: broker + two workers', { skip: influxdSkip() }, (
       }
     });
 
-    it('fetchDurations (contains) answers exactly each name’s own spans', async () => {
+    it('fetchWindow (contains) answers exactly each name’s own spans', async () => {
       const source = createInfluxSource({ url: sys.influx.url, database: DB });
       for (const m of META) {
-        const got = await source.fetchDurations(m.name, { windowHours: 48, limit: 5000 });
+        const got = await durationsOf(source, m.name, { windowHours: 48, limit: 5000 });
         assert.deepEqual(
           sortedRounded(got),
           sortedRounded(truth((t) => t.includes(m.name))),
@@ -406,7 +407,7 @@ describe('InfluxDB end to end: broker + two workers', { skip: influxdSkip() }, (
       // Other names (decoys, single metacharacters, names ending in a backslash, which no tag
       // written with the line protocol can end with) find exactly the tags that contain them.
       for (const decoy of EXTRA_NAMES) {
-        const got = await source.fetchDurations(decoy, { windowHours: 48, limit: 5000 });
+        const got = await durationsOf(source, decoy, { windowHours: 48, limit: 5000 });
         const want = truth((t) => t.includes(decoy));
         assert.ok(want.length > 0, `fixture: some tag contains ${decoy}`);
         assert.ok(!Object.keys(BASIC).some((b) => b.includes(decoy)), `fixture: ${decoy}`);
@@ -414,18 +415,18 @@ describe('InfluxDB end to end: broker + two workers', { skip: influxdSkip() }, (
       }
     });
 
-    it('fetchDurations (exact) answers only the spans whose tag equals the name', async () => {
+    it('fetchWindow (exact) answers only the spans whose tag equals the name', async () => {
       const source = createInfluxSource({ url: sys.influx.url, database: DB, matchMode: 'exact' });
       for (const tag of written.keys()) {
-        const got = await source.fetchDurations(tag, { windowHours: 48, limit: 5000 });
+        const got = await durationsOf(source, tag, { windowHours: 48, limit: 5000 });
         assert.deepEqual(sortedRounded(got), sortedRounded(truth((t) => t === tag)), tag);
       }
       // 'ab' is inside '/api/v1/ab', which contains finds and exact does not.
       const opts = { windowHours: 48, limit: 5000 };
       assert.ok(truth((t) => t.includes('ab')).length > truth((t) => t === 'ab').length);
-      assert.deepEqual(sortedRounded(await source.fetchDurations('ab', opts)), written.get('ab'));
-      assert.deepEqual(await source.fetchDurations('anythin', opts), []);
-      assert.deepEqual(await source.fetchDurations('.', opts), []);
+      assert.deepEqual(sortedRounded(await durationsOf(source, 'ab', opts)), written.get('ab'));
+      assert.deepEqual(await durationsOf(source, 'anythin', opts), []);
+      assert.deepEqual(await durationsOf(source, '.', opts), []);
     });
 
     it('through the broker each name is served from its own spans only', async () => {
