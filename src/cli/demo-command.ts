@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { brokerConfig } from '../broker/config.ts';
 import { startBroker } from '../broker/run.ts';
 import { closeOnSignals } from '../core/process.ts';
+import { DEFAULT_STRATEGY } from '../strategies/registry.ts';
 import { workerConfig } from '../worker/config.ts';
 import { startWorker } from '../worker/run.ts';
 import { defined, num, opt } from './options.ts';
@@ -24,7 +25,9 @@ export function demoCommand(): Command {
     .addOption(
       opt('--cycle-pause-ms <ms>', 'pause between cycles, in ms', 'JIT_CYCLE_PAUSE_MS', '5000'),
     )
-    .addOption(opt('--strategy <name>', 'strategy of the demo workers', 'JIT_STRATEGY', 'sigma'))
+    .addOption(
+      opt('--strategy <name>', 'strategy of the demo workers', 'JIT_STRATEGY', DEFAULT_STRATEGY),
+    )
     .action(async (o: Record<string, string | undefined>) => {
       const dir = mkdtempSync(join(tmpdir(), 'jit-demo-'));
       const endpointsFile = join(dir, 'endpoints.config');
@@ -48,7 +51,7 @@ export function demoCommand(): Command {
               port: 0,
               brokerUrl: broker.url,
               source: 'seed-sample',
-              strategy: o.strategy ?? 'sigma',
+              strategy: o.strategy ?? DEFAULT_STRATEGY,
             }),
             { logger: { level: 'warn' } },
           ),

@@ -1,10 +1,10 @@
 // `jit worker`: run a worker that reads latency from a source and computes timeouts for the broker.
 import { Command } from 'commander';
 import { closeOnSignals } from '../core/process.ts';
-import { InvalidConfigError } from '../core/errors.ts';
+import { InvalidConfigError, UnknownStrategyError } from '../core/errors.ts';
 import { createSource, sourceNames } from '../sources/registry.ts';
 import type { LatencySource } from '../sources/types.ts';
-import { createStrategy, strategyNames } from '../strategies/registry.ts';
+import { DEFAULT_STRATEGY, createStrategy, strategyNames } from '../strategies/registry.ts';
 import { workerConfig } from '../worker/config.ts';
 import { startWorker } from '../worker/run.ts';
 import { bool, defined, num, opt, withFlagNames } from './options.ts';
@@ -73,7 +73,7 @@ export function workerCommand(): Command {
         '--strategy <name>',
         `default strategy: ${strategyNames().join('|')}`,
         'JIT_STRATEGY',
-        'sigma',
+        DEFAULT_STRATEGY,
       ),
     )
     .addOption(opt('--sigma-k <k>', 'k of the sigma strategy (mean + k·sd)', 'JIT_SIGMA_K', '2'))
@@ -189,8 +189,7 @@ export function workerCommand(): Command {
               alpha: num(o.alpha),
               windowHours: num(o.windowHours),
               windowLimit: num(o.windowLimit),
-              strategyOptions:
-                s('strategy') === 'sigma' || !s('strategy') ? { k: num(o.sigmaK) } : {},
+              strategyOptions: { sigma: { k: num(o.sigmaK) } },
               sourceOptions: defined({
                 url: influxUrl,
                 database: s('influxDb'),
@@ -216,11 +215,19 @@ export function workerCommand(): Command {
             if (!(err instanceof InvalidConfigError)) throw err;
             problems.push(...err.problems);
           }
+          for (const [name, options] of Object.entries(config.strategyOptions)) {
+            try {
+              createStrategy(name, { ...options });
+            } catch (err) {
+              if (!(err instanceof InvalidConfigError)) throw err;
+              problems.push(...err.problems.map((p) => `strategyOptions.${name}.${p}`));
+            }
+          }
           try {
-            createStrategy(config.strategy, { ...config.strategyOptions });
+            createStrategy(config.strategy, config.strategyOptions[config.strategy]);
           } catch (err) {
-            if (!(err instanceof InvalidConfigError)) throw err;
-            problems.push(...err.problems.map((p) => `strategyOptions.${p}`));
+            if (err instanceof UnknownStrategyError) problems.push(`strategy: ${err.message}`);
+            else if (!(err instanceof InvalidConfigError)) throw err;
           }
           if (problems.length > 0 || !source) throw new InvalidConfigError(problems);
           return { config, source };
@@ -236,7 +243,7 @@ export function workerCommand(): Command {
           matchMode: '--influx-match',
           durationUnit: '--influx-duration-unit',
           requestTimeoutMs: '--influx-timeout-ms',
-          'strategyOptions.k': '--sigma-k',
+          'strategyOptions.sigma.k': '--sigma-k',
         },
       );
       const worker = await startWorker(config, { source });

@@ -34,22 +34,23 @@ export interface ComputeResult extends WindowSummary {
 }
 
 export class Computer {
-  private readonly defaultStrategy: TimeoutStrategy;
   private readonly strategies = new Map<string, TimeoutStrategy>();
 
   constructor(
     private readonly config: Readonly<WorkerConfig>,
     private readonly source: LatencySource,
   ) {
-    this.defaultStrategy = createStrategy(config.strategy, config.strategyOptions);
+    // Built now so that a bad default strategy or option fails at start-up, not on a job.
+    this.strategy(config.strategy);
   }
 
+  /** The named strategy (built once, with its configured options); the default when unnamed. */
   private strategy(name: string | undefined): TimeoutStrategy {
-    if (name === undefined || name === this.defaultStrategy.name) return this.defaultStrategy;
-    let s = this.strategies.get(name);
+    const key = name ?? this.config.strategy;
+    let s = this.strategies.get(key);
     if (!s) {
-      s = createStrategy(name);
-      this.strategies.set(name, s);
+      s = createStrategy(key, this.config.strategyOptions[key]);
+      this.strategies.set(key, s);
     }
     return s;
   }

@@ -1,6 +1,7 @@
 // Worker configuration: one zod schema with defaults and units in names; validated once at start.
 import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
+import { DEFAULT_STRATEGY } from '../strategies/registry.ts';
 
 export const workerConfigSchema = z
   .object({
@@ -20,8 +21,8 @@ export const workerConfigSchema = z
     concurrency: z.number().int().positive().max(1024).default(1),
     /** Latency source name. Default "seed-sample" when no InfluxDB is configured. */
     source: z.string().min(1).default('seed-sample'),
-    /** Default strategy name (a job may name another). Default "sigma" (the original's fallback). */
-    strategy: z.string().min(1).default('sigma'),
+    /** Default strategy name (a job may name another). Default "adaptive" (see docs/strategies.md). */
+    strategy: z.string().min(1).default(DEFAULT_STRATEGY),
     /** Target false-timeout rate α when the job names none. Default 0.001. */
     alpha: z.number().gt(0).lt(1).default(0.001),
     /** How far back the window reaches. Default 48 (h). */
@@ -30,8 +31,8 @@ export const workerConfigSchema = z
     windowLimit: z.number().int().positive().max(1_000_000).default(5000),
     /** Options for the source adapter (e.g. InfluxDB URL, database, token). */
     sourceOptions: z.record(z.string(), z.unknown()).default({}),
-    /** Options for the default strategy (e.g. { k: 2 } for sigma). */
-    strategyOptions: z.record(z.string(), z.unknown()).default({}),
+    /** Options per strategy name, e.g. { sigma: { k: 3 } }; unnamed strategies use their defaults. */
+    strategyOptions: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
   })
   .strict();
 

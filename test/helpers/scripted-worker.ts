@@ -10,6 +10,8 @@ export interface ScriptedWorker {
   port: number;
   /** Endpoints asked, in order, with the route used. */
   calls: { endpoint: string; route: 'v1' | 'legacy' }[];
+  /** JSON bodies of the v1 jobs, in order. */
+  bodies: Record<string, unknown>[];
   answer: (endpoint: string) => ScriptedAnswer;
   close(): Promise<void>;
 }
@@ -24,14 +26,23 @@ export async function startScriptedWorker(
   answer: (endpoint: string) => ScriptedAnswer,
 ): Promise<ScriptedWorker> {
   const hanging = new Set<() => void>();
-  const w: ScriptedWorker = { url: '', port: 0, calls: [], answer, close: () => Promise.resolve() };
+  const w: ScriptedWorker = {
+    url: '',
+    port: 0,
+    calls: [],
+    bodies: [],
+    answer,
+    close: () => Promise.resolve(),
+  };
   const server: Server = createServer((req, res) => {
     void (async () => {
       const u = new URL(req.url ?? '/', 'http://x');
       let endpoint: string;
       let route: 'v1' | 'legacy';
       if (req.method === 'POST' && u.pathname === '/v1/compute') {
-        endpoint = (JSON.parse(await body(req)) as { endpoint: string }).endpoint;
+        const job = JSON.parse(await body(req)) as { endpoint: string };
+        w.bodies.push(job);
+        endpoint = job.endpoint;
         route = 'v1';
       } else if (req.method === 'GET' && u.pathname === '/computetimeout') {
         endpoint = u.searchParams.get('url') ?? '';
@@ -50,7 +61,12 @@ export async function startScriptedWorker(
         const text =
           route === 'legacy'
             ? String(a)
-            : JSON.stringify({ timeoutMs: a, strategy: 'scripted', method: 'scripted' });
+            : JSON.stringify({
+                timeoutMs: a,
+                strategy: 'scripted',
+                method: 'scripted',
+                state: { calls: w.calls.length },
+              });
         res
           .writeHead(200, {
             'content-type': route === 'legacy' ? 'text/plain' : 'application/json',

@@ -20,7 +20,13 @@ before(async () => {
     logger: false,
   });
   worker = await startWorker(
-    workerConfig({ port: 0, brokerUrl: broker.url, source: 'seed-sample', heartbeatMs: 60_000 }),
+    workerConfig({
+      port: 0,
+      brokerUrl: broker.url,
+      source: 'seed-sample',
+      strategy: 'sigma',
+      heartbeatMs: 60_000,
+    }),
     { logger: false },
   );
   for (let i = 0; i < 300 && broker.registry.size === 0; i++)

@@ -57,7 +57,13 @@ async function scripted(
 
 async function seedWorker(b: RunningBroker): Promise<RunningWorker> {
   const w = await startWorker(
-    workerConfig({ port: 0, brokerUrl: b.url, source: 'seed-sample', heartbeatMs: 60_000 }),
+    workerConfig({
+      port: 0,
+      brokerUrl: b.url,
+      source: 'seed-sample',
+      strategy: 'sigma',
+      heartbeatMs: 60_000,
+    }),
     { logger: false },
   );
   open.push(w);
@@ -168,6 +174,45 @@ describe('cycles', () => {
     v = 150; // decreases are never damped
     await b.cycles.runCycle();
     assert.equal((await get(`${b.url}/gettimeout?url=e`)).text, '165');
+  });
+
+  it('sends each job the previous served value, its time and the strategy state', async () => {
+    const b = await broker(['e | alpha=0.01 strategy=quantile maxMs=50']);
+    const w = await scripted(b, () => 100);
+    await b.cycles.runCycle();
+    const first = w.bodies.at(-1) as Record<string, unknown>;
+    assert.deepEqual(first, { endpoint: 'e', alpha: 0.01, strategy: 'quantile' });
+    const computedAt = Date.parse(b.store.get('e')?.computedAt ?? '');
+    await b.cycles.runCycle();
+    const second = w.bodies.at(-1) as { previous: Record<string, unknown> };
+    // Served: ceil(100 · 1.1) = 111, clamped to the endpoint's maxMs = 50.
+    assert.deepEqual(second.previous, {
+      servedMs: 50,
+      computedAtMs: computedAt,
+      state: { calls: w.calls.length - 1 },
+    });
+    assert.equal((await get(`${b.url}/gettimeout?url=e`)).text, '50');
+  });
+
+  it('keeps the calibration state of the adaptive strategy across cycles', async () => {
+    const b = await broker(['customer']);
+    const w = await startWorker(
+      workerConfig({ port: 0, brokerUrl: b.url, source: 'seed-sample', heartbeatMs: 60_000 }),
+      { logger: false },
+    );
+    open.push(w);
+    b.registry.register(w.url, 'v1');
+    await b.cycles.runCycle();
+    await b.cycles.runCycle();
+    const view = (await (await fetch(`${b.url}/v1/timeouts/customer`)).json()) as {
+      strategy: string;
+      state: { level: number };
+      status: string;
+    };
+    assert.equal(view.strategy, 'adaptive');
+    assert.equal(view.status, 'fresh');
+    // The sample has no timestamps, so there is nothing to calibrate on: the level stays at α.
+    assert.equal(view.state.level, 0.001);
   });
 
   it('keeps the old value and marks the endpoint stale when its computation fails', async () => {
