@@ -5,8 +5,12 @@ import { z } from 'zod';
 import { formatReport } from '../backtest/report-text.ts';
 import { renderHtml } from '../backtest/report-html.ts';
 import { readRecords } from '../backtest/input.ts';
+import { readFromSource } from '../backtest/input-source.ts';
+import type { EndpointSeries } from '../backtest/replay.ts';
+import { readEndpointList } from '../broker/endpoints-file.ts';
 import { runBacktest } from '../backtest/run.ts';
 import { parseConfig } from '../core/config.ts';
+import { InvalidBodyError } from '../core/errors.ts';
 import { DEFAULT_SERVING } from '../core/serving.ts';
 import {
   DEFAULT_STRATEGY,
@@ -17,7 +21,12 @@ import { defined, num, opt, withFlagNames } from './options.ts';
 
 export const backtestConfigSchema = z
   .object({
-    input: z.string().min(1),
+    input: z.string().min(1).optional(),
+    influxUrl: z.url().optional(),
+    influxDb: z.string().min(1).default('tracing'),
+    influxToken: z.string().optional(),
+    endpoints: z.string().min(1).optional(),
+    rangeHours: z.number().positive().default(168),
     strategies: z.array(z.string().min(1)).min(1),
     alpha: z.number().gt(0).lt(1).default(0.001),
     recomputeS: z.number().positive().default(60),
@@ -35,6 +44,20 @@ export const backtestConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if ((c.input === undefined) === (c.influxUrl === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['input'],
+        message: 'give either --input FILE or --influx-url URL (with --endpoints)',
+      });
+    }
+    if (c.influxUrl !== undefined && c.endpoints === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['endpoints'],
+        message: '--influx-url needs --endpoints (a file like endpoints.config)',
+      });
+    }
     const known = strategyNames();
     for (const s of c.strategies) {
       if (!known.includes(s)) {
@@ -64,6 +87,17 @@ function progressBar(): (done: number, total: number, label: string) => void {
   };
 }
 
+/** Says on stderr which input lines could not be read. */
+function reportSkipped(skippedCount: number, skipped: { line: number; reason: string }[]): void {
+  if (skippedCount === 0) return;
+  process.stderr.write(
+    `jit backtest: skipped ${skippedCount} unreadable lines (${skipped
+      .map((x) => `line ${x.line}: ${x.reason}`)
+      .slice(0, 3)
+      .join('; ')})\n`,
+  );
+}
+
 export function backtestCommand(): Command {
   return new Command('backtest')
     .description(
@@ -74,6 +108,38 @@ export function backtestCommand(): Command {
         '--input <file>',
         'CSV (timestamp_ns,endpoint,duration_ns) or JSON lines',
         'JIT_BACKTEST_INPUT',
+      ),
+    )
+    .addOption(
+      opt(
+        '--influx-url <url>',
+        'read the input from InfluxDB instead of a file (default: none)',
+        'JIT_BACKTEST_INFLUX_URL',
+      ),
+    )
+    .addOption(
+      opt('--influx-db <name>', 'InfluxDB database, with --influx-url', 'JIT_INFLUX_DB', 'tracing'),
+    )
+    .addOption(
+      opt(
+        '--influx-token <token>',
+        'InfluxDB 2.x/3.x token, with --influx-url (default: none)',
+        'JIT_INFLUX_TOKEN',
+      ),
+    )
+    .addOption(
+      opt(
+        '--endpoints <file>',
+        'endpoint list to read from InfluxDB, one per line (default: none)',
+        'JIT_BACKTEST_ENDPOINTS',
+      ),
+    )
+    .addOption(
+      opt(
+        '--range-hours <h>',
+        'with --influx-url: how far back to read, in hours',
+        'JIT_BACKTEST_RANGE_HOURS',
+        '168',
       ),
     )
     .addOption(
@@ -168,6 +234,11 @@ export function backtestCommand(): Command {
             backtestConfigSchema,
             defined({
               input: s('input'),
+              influxUrl: s('influxUrl'),
+              influxDb: s('influxDb'),
+              influxToken: s('influxToken'),
+              endpoints: s('endpoints'),
+              rangeHours: num(o.rangeHours),
               strategies:
                 s('strategies')
                   ?.split(',')
@@ -192,17 +263,27 @@ export function backtestCommand(): Command {
       );
       const started = performance.now();
       const progress = progressBar();
-      const { series, records, skippedCount, skipped } = await readRecords(config.input, (n) =>
-        progress(n, n, `reading ${config.input}`),
-      );
-      if (skippedCount > 0) {
-        process.stderr.write(
-          `jit backtest: skipped ${skippedCount} unreadable lines (${skipped
-            .map((x) => `line ${x.line}: ${x.reason}`)
-            .slice(0, 3)
-            .join('; ')})\n`,
-        );
+      let series: EndpointSeries[];
+      let records: number;
+      if (config.input !== undefined) {
+        const file = config.input;
+        const read = await readRecords(file, (n) => progress(n, n, `reading ${file}`));
+        ({ series, records } = read);
+        reportSkipped(read.skippedCount, read.skipped);
+      } else {
+        ({ series, records } = await readFromSource({
+          source: 'influxdb',
+          sourceOptions: defined({
+            url: config.influxUrl,
+            database: config.influxDb,
+            token: config.influxToken,
+          }),
+          endpoints: (await readEndpointList(config.endpoints as string)).names,
+          rangeHours: config.rangeHours,
+          limit: 10_000_000,
+        }));
       }
+      if (records === 0) throw new InvalidBodyError('no records to replay');
       const { report, charts } = await runBacktest(
         series,
         {

@@ -1,6 +1,6 @@
 // The `jit` command line: broker, worker and demo subcommands.
 import { Command } from 'commander';
-import { InvalidConfigError } from '../core/errors.ts';
+import { JitError } from '../core/errors.ts';
 import { backtestCommand } from './backtest-command.ts';
 import { brokerCommand } from './broker-command.ts';
 import { demoCommand } from './demo-command.ts';
@@ -21,11 +21,16 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
   } catch (err) {
-    if (err instanceof InvalidConfigError) {
+    if (err instanceof JitError) {
+      // Bad configuration or input: the message names the problem; a stack trace would not help.
       process.stderr.write(`jit: ${err.message}\n`);
       process.exit(2);
     }
     const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') {
+      process.stderr.write(`jit: cannot read ${e.path ?? 'a file'}: ${e.code}\n`);
+      process.exit(2);
+    }
     if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
       process.stderr.write(`jit: cannot listen: ${e.message}\n`);
       process.exit(2);
