@@ -17,6 +17,21 @@ function legacyUrl(envName: string, port: number): string | undefined {
     : undefined;
 }
 
+/** `--strategy-options` JSON merged with `--sigma-k`; text that is not JSON is left for zod to report. */
+function strategyOptionsFrom(json: string | undefined, sigmaK: number | undefined): unknown {
+  let parsed: unknown = {};
+  if (json !== undefined) {
+    try {
+      parsed = JSON.parse(json);
+    } catch {
+      return `not JSON: ${json.slice(0, 40)}`;
+    }
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return parsed;
+  const all = parsed as Record<string, Record<string, unknown>>;
+  return { ...all, sigma: { k: sigmaK, ...(all.sigma ?? {}) } };
+}
+
 export function workerCommand(): Command {
   return new Command('worker')
     .description('run a worker: registers with the broker and computes timeouts on request')
@@ -77,6 +92,13 @@ export function workerCommand(): Command {
       ),
     )
     .addOption(opt('--sigma-k <k>', 'k of the sigma strategy (mean + k·sd)', 'JIT_SIGMA_K', '2'))
+    .addOption(
+      opt(
+        '--strategy-options <json>',
+        'options per strategy, e.g. {"adaptive":{"gamma":0.01}} (default: none)',
+        'JIT_STRATEGY_OPTIONS',
+      ),
+    )
     .addOption(
       opt(
         '--alpha <rate>',
@@ -189,7 +211,11 @@ export function workerCommand(): Command {
               alpha: num(o.alpha),
               windowHours: num(o.windowHours),
               windowLimit: num(o.windowLimit),
-              strategyOptions: { sigma: { k: num(o.sigmaK) } },
+              // Validated by the schema like every other option (a non-object is reported there).
+              strategyOptions: strategyOptionsFrom(s('strategyOptions'), num(o.sigmaK)) as Record<
+                string,
+                Record<string, unknown>
+              >,
               sourceOptions: defined({
                 url: influxUrl,
                 database: s('influxDb'),
