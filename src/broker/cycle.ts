@@ -36,6 +36,8 @@ export class CycleRunner {
   private count = 0;
   /** The last finished cycle. */
   last: CycleSummary | undefined;
+  /** The most recent finished cycles, oldest first (at most RECENT_CYCLES). */
+  readonly recent: CycleSummary[] = [];
   /** When the next cycle is due (epoch ms), while scheduled. */
   nextAt: number | undefined;
   /** Whether the endpoint list has been read successfully at least once. */
@@ -120,7 +122,7 @@ export class CycleRunner {
       summary.skipped = workers.length === 0 ? 'No workers registered' : 'No endpoints';
       summary.durationMs = Date.now() - started;
       log.info({ ...summary }, `cycle ${cycle}: ${summary.skipped}`);
-      this.last = summary;
+      this.finish(summary);
       return summary;
     }
     const used = new Set<string>();
@@ -172,10 +174,19 @@ export class CycleRunner {
       `cycle ${cycle}: ${summary.done} done, ${summary.failed} failed of ${summary.endpoints} endpoints, ` +
         `${summary.workersUsed} workers used, ${summary.durationMs} ms`,
     );
-    this.last = summary;
+    this.finish(summary);
     return summary;
   }
+
+  private finish(summary: CycleSummary): void {
+    this.last = summary;
+    this.recent.push(summary);
+    if (this.recent.length > RECENT_CYCLES) this.recent.shift();
+  }
 }
+
+/** How many finished cycles `recent` keeps (for the dashboard and /v1/cycles). */
+export const RECENT_CYCLES = 50;
 
 /** The job for one endpoint: its α and strategy, and what it needs of its previous computation. */
 export function jobFor(

@@ -1,7 +1,7 @@
 // The broker's JSON API: endpoints, timeouts, worker registry, health and readiness.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { InvalidBodyError, UnknownEndpointError } from '../core/errors.ts';
+import { InvalidBodyError, InvalidParameterError, UnknownEndpointError } from '../core/errors.ts';
 import type { TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import type { CycleRunner } from './cycle.ts';
@@ -50,6 +50,28 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
     if (!rec) throw new UnknownEndpointError(req.params.endpoint);
     return endpointView(rec, config);
   });
+
+  app.get<{ Params: { endpoint: string }; Querystring: { sinceMs?: string; limit?: string } }>(
+    '/v1/endpoints/:endpoint/history',
+    (req) => {
+      if (!store.get(req.params.endpoint)) throw new UnknownEndpointError(req.params.endpoint);
+      const sinceMs = Number(req.query.sinceMs ?? 0);
+      const limit = Number(req.query.limit ?? 1000);
+      if (!Number.isFinite(sinceMs)) throw new InvalidParameterError('sinceMs', 'not a number');
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) {
+        throw new InvalidParameterError('limit', 'must be an integer from 1 to 100000');
+      }
+      return {
+        endpoint: req.params.endpoint,
+        points: store.history(req.params.endpoint, { sinceMs, limit }),
+      };
+    },
+  );
+
+  app.get('/v1/cycles', () => ({
+    cycles: cycles.recent,
+    nextCycleAt: cycles.nextAt ? new Date(cycles.nextAt).toISOString() : null,
+  }));
 
   app.get('/v1/workers', () => ({ workers: registry.list().map(workerView) }));
 

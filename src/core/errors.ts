@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   INVALID_ENDPOINT_NAME: 400,
   INVALID_WORKER_URL: 400,
   INVALID_BODY: 400,
+  INVALID_PARAMETER: 400,
   NOT_FOUND: 404,
   UNKNOWN_WORKER: 404,
   UNKNOWN_ENDPOINT: 422,
@@ -67,6 +68,12 @@ export class InvalidWorkerUrlError extends JitError {
 export class InvalidBodyError extends JitError {
   constructor(message: string, issues?: unknown) {
     super('INVALID_BODY', message, issues === undefined ? undefined : { issues });
+  }
+}
+
+export class InvalidParameterError extends JitError {
+  constructor(name: string, reason: string) {
+    super('INVALID_PARAMETER', `invalid parameter "${name}": ${reason}`, { parameter: name });
   }
 }
 

@@ -1,9 +1,51 @@
 // In-memory TimeoutStore: the table of endpoints, their stored values and statuses.
-import type { ComputationInfo, EndpointEntry, EndpointRecord, TimeoutStore } from './types.ts';
+import type {
+  ComputationInfo,
+  EndpointEntry,
+  EndpointRecord,
+  HistoryPoint,
+  HistoryQuery,
+  TimeoutStore,
+} from './types.ts';
+
+export interface MemoryStoreOptions {
+  /** History older than this is dropped. Default 7 days (ms). */
+  retentionMs?: number;
+  /** At most this many history points per endpoint. Default 2016 (a week at one per 5 min). */
+  maxPointsPerEndpoint?: number;
+  now?: () => number;
+}
 
 export class MemoryStore implements TimeoutStore {
   private readonly records = new Map<string, EndpointRecord>();
+  private readonly points = new Map<string, HistoryPoint[]>();
   private anyValue = false;
+  private readonly retentionMs: number;
+  private readonly maxPoints: number;
+  private readonly now: () => number;
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.retentionMs = opts.retentionMs ?? 7 * 86_400_000;
+    this.maxPoints = opts.maxPointsPerEndpoint ?? 2016;
+    this.now = opts.now ?? Date.now;
+  }
+
+  history(name: string, query: HistoryQuery = {}): HistoryPoint[] {
+    const all = this.points.get(name) ?? [];
+    const since = Math.max(query.sinceMs ?? 0, this.now() - this.retentionMs);
+    const kept = all.filter((p) => Date.parse(p.at) >= since);
+    return kept.slice(Math.max(0, kept.length - (query.limit ?? 1000)));
+  }
+
+  private append(name: string, point: HistoryPoint): void {
+    let list = this.points.get(name);
+    if (!list) this.points.set(name, (list = []));
+    list.push(point);
+    const cutoff = this.now() - this.retentionMs;
+    let drop = Math.max(0, list.length - this.maxPoints);
+    while (drop < list.length && Date.parse((list[drop] as HistoryPoint).at) < cutoff) drop++;
+    if (drop > 0) list.splice(0, drop);
+  }
 
   get(name: string): EndpointRecord | undefined {
     return this.records.get(name);
@@ -15,7 +57,12 @@ export class MemoryStore implements TimeoutStore {
 
   syncEndpoints(entries: readonly EndpointEntry[]): void {
     const wanted = new Set(entries.map((e) => e.name));
-    for (const name of this.records.keys()) if (!wanted.has(name)) this.records.delete(name);
+    for (const name of this.records.keys()) {
+      if (!wanted.has(name)) {
+        this.records.delete(name);
+        this.points.delete(name);
+      }
+    }
     for (const { name, options } of entries) {
       const existing = this.records.get(name);
       if (existing) existing.options = options;
@@ -48,6 +95,17 @@ export class MemoryStore implements TimeoutStore {
     rec.last = info;
     rec.lastError = undefined;
     this.anyValue = true;
+    this.append(name, {
+      at: rec.computedAt,
+      ok: true,
+      computedMs: info.computedMs,
+      storedMs,
+      servedMs: info.servedMs,
+      strategy: info.strategy,
+      samples: info.samples,
+      percentilesMs: info.percentilesMs,
+      error: null,
+    });
   }
 
   recordFailure(name: string, error: string, at: Date): void {
@@ -56,5 +114,16 @@ export class MemoryStore implements TimeoutStore {
     rec.status = rec.storedMs === undefined ? 'never' : 'stale';
     rec.lastError = error;
     rec.attemptedAt = at.toISOString();
+    this.append(name, {
+      at: rec.attemptedAt,
+      ok: false,
+      computedMs: null,
+      storedMs: rec.storedMs ?? null,
+      servedMs: rec.last?.servedMs ?? null,
+      strategy: rec.last?.strategy ?? null,
+      samples: null,
+      percentilesMs: null,
+      error,
+    });
   }
 }

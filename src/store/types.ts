@@ -54,7 +54,34 @@ export interface EndpointRecord {
   attemptedAt: string | undefined;
 }
 
+/** One computation of one endpoint, kept for charts and audits (bounded by retention). */
+export interface HistoryPoint {
+  /** ISO time of the attempt. */
+  at: string;
+  ok: boolean;
+  /** Worker's value, before damping (ms); null for a failed attempt. */
+  computedMs: number | null;
+  /** Stored value after the attempt (ms); null while never computed. */
+  storedMs: number | null;
+  /** Served value after the attempt (ms); null while never computed. */
+  servedMs: number | null;
+  strategy: string | null;
+  samples: number | null;
+  /** Window percentiles of the computation (ms): p50, p90, p99, p999, max. */
+  percentilesMs: Record<string, number> | null;
+  error: string | null;
+}
+
+export interface HistoryQuery {
+  /** Only points at or after this time (epoch ms). */
+  sinceMs?: number;
+  /** At most this many of the most recent points. Default 1000. */
+  limit?: number;
+}
+
 export interface TimeoutStore {
+  /** The endpoint's history, oldest first. */
+  history(name: string, query?: HistoryQuery): HistoryPoint[];
   get(name: string): EndpointRecord | undefined;
   list(): EndpointRecord[];
   /** Makes the table hold exactly these endpoints: new ones start as `never`, missing ones are dropped. */

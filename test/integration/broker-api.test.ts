@@ -215,6 +215,55 @@ describe('cycles', () => {
     assert.equal(view.state.level, 0.001);
   });
 
+  it('keeps a history of every attempt and a list of recent cycles', async () => {
+    const b = await broker(['e']);
+    let v: number | 'fail' = 40;
+    await scripted(b, () => (v === 'fail' ? { status: 500, body: '{}' } : v));
+    await b.cycles.runCycle();
+    v = 'fail';
+    await b.cycles.runCycle();
+    v = 60;
+    await b.cycles.runCycle();
+    const res = await fetch(`${b.url}/v1/endpoints/e/history?limit=10`);
+    const { points } = (await res.json()) as {
+      points: {
+        ok: boolean;
+        computedMs: number | null;
+        servedMs: number | null;
+        error: string | null;
+      }[];
+    };
+    assert.deepEqual(
+      points.map((p) => [p.ok, p.computedMs, p.servedMs]),
+      [
+        [true, 40, 44],
+        [false, null, 44],
+        [true, 60, 66],
+      ],
+    );
+    assert.match(points[1]?.error ?? '', /HTTP 500/);
+    const latest = await fetch(`${b.url}/v1/endpoints/e/history?limit=1`);
+    assert.equal(((await latest.json()) as { points: unknown[] }).points.length, 1);
+    const bad = await fetch(`${b.url}/v1/endpoints/e/history?limit=0`);
+    assert.equal(bad.status, 400);
+    assert.equal(
+      ((await bad.json()) as { error: { code: string } }).error.code,
+      'INVALID_PARAMETER',
+    );
+    assert.equal((await fetch(`${b.url}/v1/endpoints/nope/history`)).status, 422);
+    const { cycles } = (await (await fetch(`${b.url}/v1/cycles`)).json()) as {
+      cycles: { done: number; failed: number }[];
+    };
+    assert.deepEqual(
+      cycles.slice(-3).map((c) => [c.done, c.failed]),
+      [
+        [1, 0],
+        [0, 1],
+        [1, 0],
+      ],
+    );
+  });
+
   it('keeps the old value and marks the endpoint stale when its computation fails', async () => {
     const b = await broker(['e', 'f']);
     let fail = false;
