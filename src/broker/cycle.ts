@@ -8,7 +8,7 @@ import { readEndpointList } from './endpoints-file.ts';
 import { NO_DATA_METHOD } from '../strategies/sigma.ts';
 import { servingFor } from './serve.ts';
 import { callWorker, type JobSpec } from './worker-client.ts';
-import type { WorkerRegistry } from './worker-registry.ts';
+import type { WorkerRecord, WorkerRegistry } from './worker-registry.ts';
 
 export interface CycleSummary {
   cycle: number;
@@ -130,7 +130,7 @@ export class CycleRunner {
       maxAttempts: config.maxAttempts,
       call: (worker, endpoint) => {
         used.add(worker.id);
-        return callWorker(worker, jobFor(store, config, endpoint), config.callTimeoutMs);
+        return callWorker(worker, jobFor(store, config, endpoint), callTimeoutFor(worker, config));
       },
       onUnreachable: (worker, error) => registry.evict(worker.id, error),
       onResult: (r) => {
@@ -205,4 +205,14 @@ export function jobFor(
         ? { servedMs: last.servedMs, computedAtMs: Date.parse(rec.computedAt), state: last.state }
         : undefined,
   };
+}
+
+/** Slack on top of a worker's announced job budget: queueing, the data fetch, the reply. */
+const JOB_BUDGET_SLACK_MS = 5000;
+
+/** The time allowed for a call: the configured one, or longer when the worker's budget needs it. */
+export function callTimeoutFor(worker: WorkerRecord, config: Readonly<BrokerConfig>): number {
+  return worker.maxJobMs === undefined
+    ? config.callTimeoutMs
+    : Math.max(config.callTimeoutMs, worker.maxJobMs + JOB_BUDGET_SLACK_MS);
 }

@@ -12,6 +12,7 @@ function worker(id: string, concurrency = 1): WorkerRecord {
     url: `http://127.0.0.1/${id}`,
     protocol: 'v1',
     concurrency,
+    maxJobMs: undefined,
     registeredAt: 0,
     lastHeartbeatAt: 0,
     leaseMs: 30_000,

@@ -12,6 +12,8 @@ const registerBodySchema = z
   .object({
     url: z.string(),
     concurrency: z.number().int().positive().max(1024).optional(),
+    /** The worker's longest job (its strategy's time budget), so the broker waits long enough. */
+    maxJobMs: z.number().int().positive().max(3_600_000).optional(),
   })
   .strict();
 
@@ -28,6 +30,7 @@ function workerView(w: WorkerRecord) {
     url: w.url,
     protocol: w.protocol,
     concurrency: w.concurrency,
+    maxJobMs: w.maxJobMs ?? null,
     registeredAt: new Date(w.registeredAt).toISOString(),
     lastHeartbeatAt: new Date(w.lastHeartbeatAt).toISOString(),
     leaseExpiresAt: new Date(w.lastHeartbeatAt + w.leaseMs).toISOString(),
@@ -79,11 +82,16 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
     const parsed = registerBodySchema.safeParse(req.body);
     if (!parsed.success) {
       throw new InvalidBodyError(
-        'body must be {"url": string, "concurrency"?: integer}',
+        'body must be {"url": string, "concurrency"?: integer, "maxJobMs"?: integer}',
         parsed.error.issues,
       );
     }
-    const w = registry.register(parsed.data.url, 'v1', parsed.data.concurrency);
+    const w = registry.register(
+      parsed.data.url,
+      'v1',
+      parsed.data.concurrency,
+      parsed.data.maxJobMs,
+    );
     req.log.info({ workerId: w.id, url: w.url }, 'worker registered');
     // The last cycle found nobody to work: start the next one now rather than after the pause.
     if (cycles.last?.skipped === 'No workers registered') cycles.kick();

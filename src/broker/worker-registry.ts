@@ -10,6 +10,8 @@ export interface WorkerRecord {
   url: string;
   protocol: WorkerProtocol;
   concurrency: number;
+  /** Longest a job may take on this worker (its strategy's time budget), when it announced one (ms). */
+  maxJobMs: number | undefined;
   registeredAt: number;
   lastHeartbeatAt: number;
   leaseMs: number;
@@ -54,7 +56,12 @@ export class WorkerRegistry {
   }
 
   /** Registers (or renews, for a URL already known) a worker; answers its record. */
-  register(url: string, protocol: WorkerProtocol, concurrency?: number): WorkerRecord {
+  register(
+    url: string,
+    protocol: WorkerProtocol,
+    concurrency?: number,
+    maxJobMs?: number,
+  ): WorkerRecord {
     const normalized = normalizeWorkerUrl(url);
     const t = this.now();
     for (const w of this.workers.values()) {
@@ -63,6 +70,7 @@ export class WorkerRegistry {
         w.lastHeartbeatAt = t;
         w.protocol = protocol;
         if (concurrency !== undefined) w.concurrency = concurrency;
+        w.maxJobMs = maxJobMs;
         w.leaseMs = protocol === 'legacy' ? this.opts.legacyLeaseMs : this.opts.leaseMs;
         return w;
       }
@@ -75,6 +83,7 @@ export class WorkerRegistry {
       url: normalized,
       protocol,
       concurrency: concurrency ?? this.opts.defaultConcurrency,
+      maxJobMs,
       registeredAt: t,
       lastHeartbeatAt: t,
       leaseMs: protocol === 'legacy' ? this.opts.legacyLeaseMs : this.opts.leaseMs,

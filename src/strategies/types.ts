@@ -41,6 +41,11 @@ export interface TimeoutStrategy {
   readonly name: string;
   /** One-line description for `--help` and docs. */
   readonly description: string;
+  /**
+   * Longest one computation may take (ms), for strategies that train or search under a time
+   * budget; the worker announces it so that the broker's call timeout fits. Default: none.
+   */
+  readonly budgetMs?: number;
   compute(input: StrategyInput): StrategyResult | Promise<StrategyResult>;
 }
 

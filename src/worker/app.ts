@@ -30,6 +30,7 @@ export interface WorkerDeps {
 
 export interface WorkerApp {
   app: FastifyInstance;
+  computer: Computer;
   source: LatencySource;
   /** Jobs completed and failed since start. */
   stats: { done: number; failed: number; inFlight: number };
@@ -94,5 +95,5 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
     await source.close?.();
   });
 
-  return { app, source, stats };
+  return { app, computer, source, stats };
 }

@@ -44,6 +44,11 @@ export class Computer {
     this.strategy(config.strategy);
   }
 
+  /** The default strategy's time budget (ms), announced to the broker; undefined for fast ones. */
+  get maxJobMs(): number | undefined {
+    return this.strategy(this.config.strategy).budgetMs;
+  }
+
   /** The named strategy (built once, with its configured options); the default when unnamed. */
   private strategy(name: string | undefined): TimeoutStrategy {
     const key = name ?? this.config.strategy;

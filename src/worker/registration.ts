@@ -9,6 +9,8 @@ export interface RegistrationOptions {
   concurrency: number;
   /** Heartbeat period (ms). */
   heartbeatMs: number;
+  /** Longest a job may take here (the strategy's time budget), announced to the broker (ms). */
+  maxJobMs?: number | undefined;
   /** First retry delay after a failed registration (ms). Default 250. */
   retryInitialMs?: number;
   /** Longest retry delay (ms). Default 5000. */
@@ -70,6 +72,7 @@ export class Registration {
     const res = await this.request('POST', '/v1/workers', {
       url: this.opts.advertiseUrl,
       concurrency: this.opts.concurrency,
+      ...(this.opts.maxJobMs === undefined ? {} : { maxJobMs: this.opts.maxJobMs }),
     });
     if (res.status !== 201 && res.status !== 200) {
       throw new Error(`registration refused: HTTP ${res.status} ${await res.text()}`);

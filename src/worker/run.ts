@@ -17,7 +17,7 @@ export async function startWorker(
   config: Readonly<WorkerConfig>,
   deps: WorkerDeps = {},
 ): Promise<RunningWorker> {
-  const { app } = buildWorker(config, deps);
+  const { app, computer } = buildWorker(config, deps);
   await app.listen({ host: config.host, port: config.port });
   const url = config.advertiseUrl ?? localUrl(app, config.host);
   app.log.info(`worker listening on ${localUrl(app, config.host)} (advertised as ${url})`);
@@ -28,6 +28,7 @@ export async function startWorker(
       advertiseUrl: url,
       concurrency: config.concurrency,
       heartbeatMs: config.heartbeatMs,
+      maxJobMs: computer.maxJobMs,
       log: app.log,
     });
     registration.start();
