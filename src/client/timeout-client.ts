@@ -1,0 +1,336 @@
+// Client SDK: per-endpoint timeouts from a JustInTimeout broker, answered from a local cache.
+// No dependency beyond the platform (fetch, AbortSignal, timers); erasable TypeScript only.
+import { EndpointTimeoutError } from './errors.ts';
+
+/** Options of {@link createTimeoutClient}. Only `brokerUrl` is required. */
+export interface TimeoutClientOptions {
+  /**
+   * Base URL of the broker, e.g. `http://jit-broker:5000` (a path prefix such as
+   * `https://gw.example.com/jit/` is kept).
+   */
+  brokerUrl: string | URL;
+  /**
+   * Period of the background refresh: one `GET /v1/endpoints` for every endpoint at once.
+   * Each period is jittered by ±10 % so that a fleet of clients does not refresh in step.
+   * Default 5000 (ms); at least 100.
+   */
+  refreshMs?: number;
+  /**
+   * Timeout answered for an endpoint this client has never had a value for: the broker was never
+   * reached, does not list the endpoint, or has not computed it yet. Default 10000 (ms).
+   */
+  fallbackMs?: number;
+  /**
+   * Read token, sent as `Authorization: Bearer <token>`. Needed only when the broker runs with a
+   * read token (`--read-token`). Default none.
+   */
+  token?: string;
+  /**
+   * Time allowed for one refresh request; the next refresh is scheduled `refreshMs` after it
+   * ends, so refreshes never overlap. Default 5000 (ms).
+   */
+  requestTimeoutMs?: number;
+  /** Every answered timeout is at least this. Default 1 (ms). */
+  minMs?: number;
+  /** Every answered timeout is at most this. Default `Infinity` (ms, no bound). */
+  maxMs?: number;
+  /**
+   * The `fetch` used for refreshes and by {@link TimeoutClient.fetch}. Default the platform's
+   * `globalThis.fetch`.
+   */
+  fetch?: typeof globalThis.fetch;
+  /** Called with the error of every failed refresh (for metrics). Default none. */
+  onRefreshError?: (error: Error) => void;
+  /**
+   * Where the client reports that the broker became unreachable and, later, reachable again (one
+   * line per change, never per refresh). `null` silences it. Default `console`.
+   */
+  logger?: { warn(message: string): void } | null;
+}
+
+/** What the client knows, for health checks and debugging. */
+export interface TimeoutClientStatus {
+  /** When the last refresh succeeded (epoch ms), if one did. */
+  lastRefreshAt: number | undefined;
+  /** The error of the last refresh when it failed; undefined after a success. */
+  lastError: string | undefined;
+  /** Failed refreshes since the last success. */
+  consecutiveFailures: number;
+  /** Endpoints with a known value, and that value (ms, before `minMs`/`maxMs`). */
+  known: Record<string, number>;
+  /** Endpoints asked for through this client, in first-use order. */
+  inUse: string[];
+}
+
+/** A client for one broker; make one per process and share it. */
+export interface TimeoutClient {
+  /**
+   * The current timeout for `endpoint`, in ms, from the local cache: no I/O, never throws.
+   * It is the broker's served value (`timeoutMs` of `/v1/endpoints`) as of the last successful
+   * refresh; once known, a value is kept while the broker is unreachable or forgets it (for
+   * instance after a restart); `fallbackMs` until a value was ever known. Bounded by
+   * `minMs`/`maxMs`.
+   *
+   * @example
+   * ```ts
+   * const ms = client.timeoutFor('customer'); // e.g. 4887
+   * ```
+   */
+  timeoutFor(endpoint: string): number;
+
+  /**
+   * The platform `fetch`, cut after `timeoutFor(endpoint)` ms: the request's signal is the
+   * caller's own (`init.signal`, else the `Request`'s) combined with the timeout. When the timeout
+   * expires first the promise rejects (and a body being read errors) with an
+   * {@link EndpointTimeoutError} naming the endpoint and the ms; when the caller aborts first, with
+   * the caller's reason. The deadline covers reading the body too.
+   *
+   * @example
+   * ```ts
+   * const res = await client.fetch('customer', 'http://customer:8081/customer?id=42', {
+   *   headers: { accept: 'application/json' },
+   * });
+   * ```
+   */
+  fetch(endpoint: string, input: string | URL | Request, init?: RequestInit): Promise<Response>;
+
+  /**
+   * An `AbortSignal` that aborts after `timeoutFor(endpoint)` ms with an
+   * {@link EndpointTimeoutError}, or when `signal` (the caller's own) aborts. For HTTP libraries
+   * that take a signal (undici's `request`, axios, got, `node:http`).
+   *
+   * @example
+   * ```ts
+   * const { body } = await undici.request(url, { signal: client.signalFor('customer') });
+   * ```
+   */
+  signalFor(endpoint: string, signal?: AbortSignal | null): AbortSignal;
+
+  /**
+   * Settles when the first refresh has finished: `true` if it got the broker's values, `false`
+   * if it failed (the client then answers `fallbackMs` and keeps trying). Never rejects; bounded by
+   * `requestTimeoutMs`. Await it at start-up so that no request uses the fallback needlessly.
+   */
+  ready(): Promise<boolean>;
+
+  /** Refreshes now (joining a refresh in flight); `true` on success. Never rejects. */
+  refresh(): Promise<boolean>;
+
+  /** What the client knows: last refresh, last error, known values, endpoints in use. */
+  status(): TimeoutClientStatus;
+
+  /**
+   * Stops the background refresh (the timer is unref'd anyway, so it never keeps a process
+   * alive). The cache stays readable: `timeoutFor` and `fetch` keep working with the last values.
+   */
+  close(): void;
+}
+
+const DEFAULT_REFRESH_MS = 5000;
+const DEFAULT_FALLBACK_MS = 10_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+/** Endpoint names remembered as "in use"; beyond that they are still served, just not listed. */
+const MAX_IN_USE = 10_000;
+
+function positive(name: string, value: number | undefined, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value <= min) {
+    throw new TypeError(`createTimeoutClient: ${name} must be a number > ${min}, got ${value}`);
+  }
+  return value;
+}
+
+function errorOf(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function describe(err: Error): string {
+  const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
+  const detail = typeof cause?.code === 'string' ? cause.code : cause?.message;
+  return typeof detail === 'string' && detail !== '' ? `${err.message} (${detail})` : err.message;
+}
+
+/** The served values of a `/v1/endpoints` body that are known (`fresh` or `stale`). */
+function knownValues(body: unknown): Map<string, number> {
+  const list = (body as { endpoints?: unknown } | null)?.endpoints;
+  if (!Array.isArray(list)) throw new Error('answer is not {"endpoints": [...]}');
+  const out = new Map<string, number>();
+  for (const item of list as unknown[]) {
+    const e = item as { endpoint?: unknown; timeoutMs?: unknown; status?: unknown } | null;
+    if (typeof e?.endpoint !== 'string') continue;
+    if (typeof e.timeoutMs !== 'number' || !Number.isFinite(e.timeoutMs) || e.timeoutMs <= 0) {
+      continue;
+    }
+    // `never`: the broker answers its default, not a value computed for this endpoint.
+    if (e.status === 'never') continue;
+    out.set(e.endpoint, e.timeoutMs);
+  }
+  return out;
+}
+
+/**
+ * Creates a client that answers per-endpoint timeouts from a local cache and refreshes the cache
+ * in the background, one request per `refreshMs` for all endpoints. It starts refreshing at
+ * once; it never throws because the broker is down (only for invalid options, at creation).
+ *
+ * @example
+ * ```ts
+ * import { createTimeoutClient } from 'justintimeout/client';
+ *
+ * const timeouts = createTimeoutClient({
+ *   brokerUrl: process.env.JIT_BROKER_URL ?? 'http://127.0.0.1:5000',
+ *   refreshMs: 5000, // default
+ *   fallbackMs: 2000, // until the broker has a value for an endpoint
+ *   token: process.env.JIT_READ_TOKEN, // only if the broker has a read token
+ * });
+ * await timeouts.ready(); // optional: first values before serving traffic
+ *
+ * const res = await timeouts.fetch('customer', 'http://customer:8081/customer?id=42');
+ * // or, with any other HTTP library:
+ * const ms = timeouts.timeoutFor('customer');
+ *
+ * process.on('SIGTERM', () => timeouts.close());
+ * ```
+ */
+export function createTimeoutClient(options: TimeoutClientOptions): TimeoutClient {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('createTimeoutClient: options must be an object with brokerUrl');
+  }
+  const base = new URL(String(options.brokerUrl));
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  const endpointsUrl = new URL('v1/endpoints', base);
+  const refreshMs = positive('refreshMs', options.refreshMs, DEFAULT_REFRESH_MS, 99);
+  const fallbackMs = positive('fallbackMs', options.fallbackMs, DEFAULT_FALLBACK_MS);
+  const requestTimeoutMs = positive(
+    'requestTimeoutMs',
+    options.requestTimeoutMs,
+    DEFAULT_REQUEST_TIMEOUT_MS,
+  );
+  const minMs = options.minMs ?? 1;
+  const maxMs = options.maxMs ?? Number.POSITIVE_INFINITY;
+  if (typeof minMs !== 'number' || typeof maxMs !== 'number' || !(minMs >= 0 && minMs <= maxMs)) {
+    throw new TypeError(`createTimeoutClient: need 0 <= minMs <= maxMs, got ${minMs}, ${maxMs}`);
+  }
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  if (typeof fetchImpl !== 'function') {
+    throw new TypeError('createTimeoutClient: no fetch (pass options.fetch on this platform)');
+  }
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const logger = options.logger === undefined ? console : options.logger;
+
+  const values = new Map<string, number>();
+  const inUse = new Set<string>();
+  let lastRefreshAt: number | undefined;
+  let lastError: string | undefined;
+  let consecutiveFailures = 0;
+  /** undefined until the first refresh finished. */
+  let reachable: boolean | undefined;
+  let inflight: Promise<boolean> | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+  const stop = new AbortController();
+
+  async function refreshOnce(): Promise<void> {
+    const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(requestTimeoutMs)]);
+    const res = await fetchImpl(endpointsUrl, { headers, signal });
+    if (!res.ok) {
+      // Not awaited: a cancel may wait on a tee'd branch (a cloned response) forever.
+      res.body?.cancel().catch(() => undefined);
+      throw new Error(`GET ${endpointsUrl.href} answered HTTP ${res.status}`);
+    }
+    for (const [name, ms] of knownValues(await res.json())) values.set(name, ms);
+  }
+
+  function refresh(): Promise<boolean> {
+    inflight ??= refreshOnce().then(
+      () => {
+        if (reachable === false) logger?.warn(`justintimeout: broker ${base.href} reachable again`);
+        reachable = true;
+        lastRefreshAt = Date.now();
+        lastError = undefined;
+        consecutiveFailures = 0;
+        return true;
+      },
+      (err: unknown) => {
+        const error = errorOf(err);
+        lastError = describe(error);
+        consecutiveFailures++;
+        if (reachable !== false && !closed) {
+          logger?.warn(
+            `justintimeout: broker ${base.href} unreachable (${lastError}); serving the last ` +
+              `known timeouts, ${fallbackMs} ms for endpoints never known`,
+          );
+        }
+        reachable = false;
+        try {
+          options.onRefreshError?.(error);
+        } catch {
+          // a failing callback must not stop the refresh loop
+        }
+        return false;
+      },
+    );
+    const p = inflight;
+    void p.finally(() => {
+      if (inflight === p) inflight = undefined;
+    });
+    return p;
+  }
+
+  function schedule(): void {
+    if (closed) return;
+    timer = setTimeout(
+      () => void refresh().then(schedule),
+      refreshMs * (0.9 + Math.random() * 0.2),
+    );
+    timer.unref?.();
+  }
+
+  const first = refresh();
+  void first.then(schedule);
+
+  function timeoutFor(endpoint: string): number {
+    if (inUse.size < MAX_IN_USE) inUse.add(endpoint);
+    const ms = values.get(endpoint) ?? fallbackMs;
+    return Math.min(maxMs, Math.max(minMs, ms));
+  }
+
+  function signalFor(endpoint: string, signal?: AbortSignal | null): AbortSignal {
+    const ms = timeoutFor(endpoint);
+    const timeout = new AbortController();
+    if (Number.isFinite(ms)) {
+      const clock = AbortSignal.timeout(Math.ceil(ms));
+      clock.addEventListener(
+        'abort',
+        () => timeout.abort(new EndpointTimeoutError(endpoint, ms, { cause: clock.reason })),
+        { once: true },
+      );
+    }
+    return signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+  }
+
+  return {
+    timeoutFor,
+    signalFor,
+    fetch(endpoint, input, init = {}) {
+      const caller = init.signal ?? (input instanceof Request ? input.signal : undefined);
+      return fetchImpl(input, { ...init, signal: signalFor(endpoint, caller) });
+    },
+    ready: () => first,
+    refresh: () => (closed ? Promise.resolve(false) : refresh()),
+    status: () => ({
+      lastRefreshAt,
+      lastError,
+      consecutiveFailures,
+      known: Object.fromEntries(values),
+      inUse: [...inUse],
+    }),
+    close() {
+      if (closed) return;
+      closed = true;
+      if (timer) clearTimeout(timer);
+      stop.abort();
+    },
+  };
+}
