@@ -1,7 +1,7 @@
 // Broker app factory: wires store, registry, cycle runner and routes. Listening is the caller's job.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { installErrorHandlers } from '../core/http-errors.ts';
-import { MemoryStore } from '../store/memory-store.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
 import type { TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import { CycleRunner } from './cycle.ts';
@@ -27,7 +27,10 @@ export interface Broker {
 export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {}): Broker {
   const app = Fastify({ logger: deps.logger ?? true, bodyLimit: 64 * 1024 });
   installErrorHandlers(app);
-  const store = deps.store ?? new MemoryStore();
+  const ownStore = deps.store === undefined;
+  const store =
+    deps.store ??
+    new SqliteStore({ path: config.store, retentionMs: config.historyRetentionHours * 3_600_000 });
   const registry = new WorkerRegistry({
     leaseMs: config.leaseMs,
     legacyLeaseMs: config.legacyLeaseMs,
@@ -46,6 +49,7 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
   });
   app.addHook('onClose', async () => {
     await cycles.stop();
+    if (ownStore) store.close();
   });
   return { app, config, store, registry, cycles };
 }

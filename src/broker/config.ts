@@ -53,6 +53,17 @@ export const brokerConfigSchema = z
       .default(DEFAULT_SERVING.maxMs),
     /** Most workers that may be registered at once. Default 1000. */
     maxWorkers: z.number().int().positive().default(1000),
+    /** Most endpoints (file and API together). Default 100000. */
+    maxEndpoints: z.number().int().positive().default(100_000),
+    /**
+     * SQLite file holding values, history and API-added endpoints, or ":memory:". Default
+     * ":memory:" here; the `jit broker` command defaults to jit-data/broker.db.
+     */
+    store: z.string().min(1).default(':memory:'),
+    /** History older than this is deleted. Default 168 (h, one week). */
+    historyRetentionHours: z.number().positive().default(168),
+    /** Worker replies above this are rejected as implausible (old value kept). Default 3600000 (ms, 1 h). */
+    maxAcceptedMs: z.number().positive().default(3_600_000),
   })
   .strict()
   .refine((c) => c.minMs <= c.maxMs, { message: 'minMs must not exceed maxMs', path: ['minMs'] });

@@ -1,6 +1,6 @@
 // Registry of workers: registration by reachable URL, leases renewed by heartbeats, eviction.
 import { randomUUID } from 'node:crypto';
-import { InvalidWorkerUrlError, JitError, UnknownWorkerError } from '../core/errors.ts';
+import { InvalidWorkerUrlError, UnknownWorkerError, WorkerLimitError } from '../core/errors.ts';
 
 /** `v1`: JSON POST /v1/compute; `legacy`: the original's GET /computetimeout (text). */
 export type WorkerProtocol = 'v1' | 'legacy';
@@ -76,7 +76,7 @@ export class WorkerRegistry {
       }
     }
     if (this.workers.size >= this.opts.maxWorkers) {
-      throw new JitError('BAD_REQUEST', `worker limit reached (${this.opts.maxWorkers})`);
+      throw new WorkerLimitError(this.opts.maxWorkers);
     }
     const rec: WorkerRecord = {
       id: randomUUID(),

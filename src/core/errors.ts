@@ -17,6 +17,12 @@ export const ERROR_CODES = {
   SOURCE_UNAVAILABLE: 503,
   SOURCE_QUERY_FAILED: 502,
   INVALID_CONFIG: 500,
+  STORE_UNAVAILABLE: 500,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  ENDPOINT_LIMIT: 409,
+  WORKER_LIMIT: 409,
+  REPLY_OUT_OF_RANGE: 422,
   INTERNAL: 500,
 } as const;
 
@@ -136,6 +142,39 @@ export class SourceQueryError extends JitError {
     super('SOURCE_QUERY_FAILED', `latency source ${source} rejected the query: ${cause}`, {
       source,
     });
+  }
+}
+
+/** The store's database cannot be opened, read or locked. */
+export class StoreUnavailableError extends JitError {
+  constructor(path: string, reason: string) {
+    super('STORE_UNAVAILABLE', `cannot use the store ${path}: ${reason}`, { path });
+  }
+}
+
+/** A protected route was called without the right bearer token. */
+export class UnauthorizedError extends JitError {
+  constructor(scope: string) {
+    super('UNAUTHORIZED', `this route needs "Authorization: Bearer <${scope} token>"`, { scope });
+  }
+}
+
+/** A route that is switched off by the configuration (e.g. GET /register with a worker token). */
+export class ForbiddenError extends JitError {
+  constructor(message: string) {
+    super('FORBIDDEN', message);
+  }
+}
+
+export class EndpointLimitError extends JitError {
+  constructor(limit: number) {
+    super('ENDPOINT_LIMIT', `endpoint limit reached (${limit})`, { limit });
+  }
+}
+
+export class WorkerLimitError extends JitError {
+  constructor(limit: number) {
+    super('WORKER_LIMIT', `worker limit reached (${limit})`, { limit });
   }
 }
 

@@ -39,9 +39,13 @@ export interface EndpointEntry {
   options: EndpointOptions;
 }
 
+/** Where an endpoint comes from: the endpoint list file, or the admin API (kept until deleted). */
+export type EndpointOrigin = 'file' | 'api';
+
 export interface EndpointRecord {
   name: string;
   options: EndpointOptions;
+  origin: EndpointOrigin;
   /** Value after spike damping; undefined until the first successful computation. */
   storedMs: number | undefined;
   status: EndpointStatus;
@@ -84,8 +88,19 @@ export interface TimeoutStore {
   history(name: string, query?: HistoryQuery): HistoryPoint[];
   get(name: string): EndpointRecord | undefined;
   list(): EndpointRecord[];
-  /** Makes the table hold exactly these endpoints: new ones start as `never`, missing ones are dropped. */
+  /**
+   * Makes the file-listed endpoints exactly these: new ones start as `never`, file endpoints no
+   * longer listed are dropped. Endpoints added through the API are left alone.
+   */
   syncEndpoints(entries: readonly EndpointEntry[]): void;
+  /** Adds or updates an endpoint through the admin API; it stays until removed through the API. */
+  upsertEndpoint(entry: EndpointEntry): EndpointRecord;
+  /** Removes an endpoint (any origin); answers whether it existed. */
+  removeEndpoint(name: string): boolean;
+  /** Number of endpoints. */
+  readonly size: number;
+  /** Releases files and handles. */
+  close(): void;
   /** Whether any endpoint has ever been computed successfully. */
   hasAnyValue(): boolean;
   recordSuccess(name: string, storedMs: number, info: ComputationInfo, at: Date): void;

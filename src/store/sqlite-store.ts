@@ -1,0 +1,240 @@
+// SQLite TimeoutStore (better-sqlite3): the endpoint table cached in memory, every change written in a transaction.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreUnavailableError } from '../core/errors.ts';
+import { MemoryStore, type MemoryStoreOptions } from './memory-store.ts';
+import type { ComputationInfo, EndpointRecord, HistoryPoint, HistoryQuery } from './types.ts';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS endpoints (
+  name TEXT PRIMARY KEY,
+  origin TEXT NOT NULL,
+  options TEXT NOT NULL,
+  stored_ms REAL,
+  status TEXT NOT NULL,
+  computed_at TEXT,
+  attempted_at TEXT,
+  last TEXT,
+  last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS history (
+  endpoint TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  ok INTEGER NOT NULL,
+  computed_ms REAL,
+  stored_ms REAL,
+  served_ms REAL,
+  strategy TEXT,
+  samples INTEGER,
+  percentiles TEXT,
+  error TEXT
+);
+CREATE INDEX IF NOT EXISTS history_by_endpoint ON history (endpoint, at_ms);
+CREATE INDEX IF NOT EXISTS history_by_time ON history (at_ms);
+`;
+
+interface EndpointRow {
+  name: string;
+  origin: string;
+  options: string;
+  stored_ms: number | null;
+  status: string;
+  computed_at: string | null;
+  attempted_at: string | null;
+  last: string | null;
+  last_error: string | null;
+}
+
+interface HistoryRow {
+  at_ms: number;
+  ok: number;
+  computed_ms: number | null;
+  stored_ms: number | null;
+  served_ms: number | null;
+  strategy: string | null;
+  samples: number | null;
+  percentiles: string | null;
+  error: string | null;
+}
+
+export interface SqliteStoreOptions extends MemoryStoreOptions {
+  /** Database file, or ":memory:". */
+  path: string;
+}
+
+/**
+ * Reads and serves from memory (the hot path never touches the disk) and writes every change
+ * through to SQLite in a transaction, so a crash loses at most the change in flight. History
+ * lives only on disk (a week of it for 10 000 endpoints would not fit the memory budget).
+ */
+export class SqliteStore extends MemoryStore {
+  private readonly db: Database.Database;
+  private readonly path: string;
+  private readonly stmts: {
+    upsert: Database.Statement;
+    remove: Database.Statement;
+    removeHistory: Database.Statement;
+    addPoint: Database.Statement;
+    prune: Database.Statement;
+    history: Database.Statement;
+  };
+  private inBatch = false;
+
+  constructor(opts: SqliteStoreOptions) {
+    super(opts);
+    this.path = opts.path;
+    try {
+      if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+      this.db = new Database(opts.path, { timeout: 0 });
+      // One broker per file: hold the lock for the connection's life, so a second broker on the
+      // same file fails at start-up instead of interleaving writes. (Set before WAL, so that WAL
+      // keeps its index in process memory rather than a shared-memory file.)
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.exec('BEGIN IMMEDIATE; COMMIT;');
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      if (version > SCHEMA_VERSION) {
+        throw new Error(
+          `written by a newer version (schema ${version}; this one knows ${SCHEMA_VERSION})`,
+        );
+      }
+      this.db.exec(SCHEMA);
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    } catch (err) {
+      throw new StoreUnavailableError(opts.path, describe(err));
+    }
+    this.stmts = {
+      upsert: this.db.prepare(
+        `INSERT INTO endpoints (name, origin, options, stored_ms, status, computed_at, attempted_at, last, last_error)
+         VALUES (@name, @origin, @options, @stored_ms, @status, @computed_at, @attempted_at, @last, @last_error)
+         ON CONFLICT(name) DO UPDATE SET origin = excluded.origin, options = excluded.options,
+           stored_ms = excluded.stored_ms, status = excluded.status, computed_at = excluded.computed_at,
+           attempted_at = excluded.attempted_at, last = excluded.last, last_error = excluded.last_error`,
+      ),
+      remove: this.db.prepare('DELETE FROM endpoints WHERE name = ?'),
+      removeHistory: this.db.prepare('DELETE FROM history WHERE endpoint = ?'),
+      addPoint: this.db.prepare(
+        `INSERT INTO history (endpoint, at_ms, ok, computed_ms, stored_ms, served_ms, strategy, samples, percentiles, error)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      prune: this.db.prepare('DELETE FROM history WHERE at_ms < ?'),
+      history: this.db.prepare(
+        `SELECT at_ms, ok, computed_ms, stored_ms, served_ms, strategy, samples, percentiles, error
+         FROM history WHERE endpoint = ? AND at_ms >= ? ORDER BY at_ms DESC, rowid DESC LIMIT ?`,
+      ),
+    };
+    this.load();
+  }
+
+  private load(): void {
+    for (const row of this.db.prepare('SELECT * FROM endpoints').all() as EndpointRow[]) {
+      const rec: EndpointRecord = {
+        name: row.name,
+        origin: row.origin === 'api' ? 'api' : 'file',
+        options: JSON.parse(row.options) as EndpointRecord['options'],
+        storedMs: row.stored_ms ?? undefined,
+        status: row.status === 'fresh' || row.status === 'stale' ? row.status : 'never',
+        computedAt: row.computed_at ?? undefined,
+        attemptedAt: row.attempted_at ?? undefined,
+        last: row.last ? (JSON.parse(row.last) as ComputationInfo) : undefined,
+        lastError: row.last_error ?? undefined,
+      };
+      this.records.set(rec.name, rec);
+      if (rec.storedMs !== undefined) this.anyValue = true;
+    }
+  }
+
+  protected override batch(fn: () => void): void {
+    if (this.inBatch) return fn();
+    this.inBatch = true;
+    try {
+      this.db.transaction(() => {
+        fn();
+        // Once per sync (every cycle): drop history past the retention.
+        this.stmts.prune.run(this.now() - this.retentionMs);
+      })();
+    } finally {
+      this.inBatch = false;
+    }
+  }
+
+  protected override saved(rec: EndpointRecord, point: HistoryPoint | undefined): void {
+    const write = () => {
+      this.stmts.upsert.run({
+        name: rec.name,
+        origin: rec.origin,
+        options: JSON.stringify(rec.options),
+        stored_ms: rec.storedMs ?? null,
+        status: rec.status,
+        computed_at: rec.computedAt ?? null,
+        attempted_at: rec.attemptedAt ?? null,
+        last: rec.last ? JSON.stringify(rec.last) : null,
+        last_error: rec.lastError ?? null,
+      });
+      if (point) {
+        this.stmts.addPoint.run(
+          rec.name,
+          Date.parse(point.at),
+          point.ok ? 1 : 0,
+          point.computedMs,
+          point.storedMs,
+          point.servedMs,
+          point.strategy,
+          point.samples,
+          point.percentilesMs ? JSON.stringify(point.percentilesMs) : null,
+          point.error,
+        );
+      }
+    };
+    if (this.inBatch) write();
+    else this.db.transaction(write)();
+  }
+
+  protected override removed(name: string): void {
+    const drop = () => {
+      this.stmts.remove.run(name);
+      this.stmts.removeHistory.run(name);
+    };
+    if (this.inBatch) drop();
+    else this.db.transaction(drop)();
+  }
+
+  override history(name: string, query: HistoryQuery = {}): HistoryPoint[] {
+    const since = Math.max(query.sinceMs ?? 0, this.now() - this.retentionMs);
+    const rows = this.stmts.history.all(name, since, query.limit ?? 1000) as HistoryRow[];
+    return rows.reverse().map((r) => ({
+      at: new Date(r.at_ms).toISOString(),
+      ok: r.ok === 1,
+      computedMs: r.computed_ms,
+      storedMs: r.stored_ms,
+      servedMs: r.served_ms,
+      strategy: r.strategy,
+      samples: r.samples,
+      percentilesMs: r.percentiles ? (JSON.parse(r.percentiles) as Record<string, number>) : null,
+      error: r.error,
+    }));
+  }
+
+  override close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** The database file this store writes (for messages). */
+  get file(): string {
+    return this.path;
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  if (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED')
+    return 'it is locked by another process (is another broker using it?)';
+  if (e.code === 'SQLITE_NOTADB') return 'it is not a SQLite database';
+  if (e.code === 'SQLITE_CANTOPEN') return 'it cannot be opened (check the path and permissions)';
+  if (e.code === 'SQLITE_READONLY') return 'it is read-only';
+  return e.message ?? String(err);
+}

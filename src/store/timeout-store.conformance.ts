@@ -1,0 +1,139 @@
+// Shared conformance suite every TimeoutStore must pass (run for the memory and SQLite stores).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ComputationInfo, TimeoutStore } from './types.ts';
+
+export function info(computedMs: number, extra: Partial<ComputationInfo> = {}): ComputationInfo {
+  return {
+    computedMs,
+    strategy: 'adaptive',
+    method: 'aci-quantile',
+    samples: 100,
+    meanMs: 10,
+    sdMs: 2,
+    percentilesMs: { p50: 9, p99: 20 },
+    computeMs: 1.5,
+    workerId: 'w1',
+    censored: 0,
+    state: { level: 0.001 },
+    servedMs: Math.ceil(computedMs * 1.1),
+    ...extra,
+  };
+}
+
+export function timeoutStoreConformance(
+  name: string,
+  make: (now: () => number) => TimeoutStore,
+): void {
+  describe(`TimeoutStore conformance: ${name}`, () => {
+    const at = (ms: number) => new Date(1_800_000_000_000 + ms);
+    const clock = () => 1_800_000_000_000 + 10_000;
+
+    it('starts endpoints from the list as never, with their options', () => {
+      const s = make(clock);
+      s.syncEndpoints([
+        { name: 'a', options: {} },
+        { name: 'b', options: { alpha: 0.01, maxMs: 500 } },
+      ]);
+      assert.equal(s.size, 2);
+      assert.equal(s.hasAnyValue(), false);
+      assert.deepEqual(
+        s.list().map((r) => [r.name, r.status, r.origin, r.options]),
+        [
+          ['a', 'never', 'file', {}],
+          ['b', 'never', 'file', { alpha: 0.01, maxMs: 500 }],
+        ],
+      );
+      s.close();
+    });
+
+    it('records successes and failures: value kept, status fresh → stale, history in order', () => {
+      const s = make(clock);
+      s.syncEndpoints([{ name: 'a', options: {} }]);
+      s.recordSuccess('a', 40, info(40), at(1));
+      s.recordFailure('a', 'worker answered HTTP 500', at(2));
+      const rec = s.get('a');
+      assert.equal(rec?.storedMs, 40);
+      assert.equal(rec?.status, 'stale');
+      assert.equal(rec?.lastError, 'worker answered HTTP 500');
+      assert.deepEqual(rec?.last?.state, { level: 0.001 });
+      assert.equal(s.hasAnyValue(), true);
+      s.recordSuccess('a', 50, info(50), at(3));
+      assert.deepEqual(
+        s.history('a').map((p) => [p.ok, p.computedMs, p.storedMs, p.error]),
+        [
+          [true, 40, 40, null],
+          [false, null, 40, 'worker answered HTTP 500'],
+          [true, 50, 50, null],
+        ],
+      );
+      assert.deepEqual(
+        s.history('a', { limit: 1 }).map((p) => p.computedMs),
+        [50],
+      );
+      assert.deepEqual(s.history('a', { sinceMs: at(2).getTime() }).length, 2);
+      assert.equal(s.get('a')?.status, 'fresh');
+      s.close();
+    });
+
+    it('a failure before any success leaves the endpoint never computed', () => {
+      const s = make(clock);
+      s.syncEndpoints([{ name: 'a', options: {} }]);
+      s.recordFailure('a', 'boom', at(1));
+      assert.equal(s.get('a')?.status, 'never');
+      assert.equal(s.get('a')?.storedMs, undefined);
+      assert.equal(s.hasAnyValue(), false);
+      s.close();
+    });
+
+    it('drops file endpoints no longer listed, keeps API ones, ignores unknown names', () => {
+      const s = make(clock);
+      s.syncEndpoints([
+        { name: 'a', options: {} },
+        { name: 'b', options: {} },
+      ]);
+      s.upsertEndpoint({ name: 'api', options: { strategy: 'quantile' } });
+      s.recordSuccess('b', 10, info(10), at(1));
+      s.syncEndpoints([{ name: 'a', options: { alpha: 0.05 } }]);
+      assert.deepEqual(
+        s
+          .list()
+          .map((r) => r.name)
+          .sort(),
+        ['a', 'api'],
+      );
+      assert.deepEqual(s.get('a')?.options, { alpha: 0.05 });
+      assert.deepEqual(s.history('b'), []);
+      s.recordSuccess('gone', 1, info(1), at(2));
+      assert.equal(s.get('gone'), undefined);
+      assert.equal(s.removeEndpoint('api'), true);
+      assert.equal(s.removeEndpoint('api'), false);
+      assert.equal(s.size, 1);
+      s.close();
+    });
+
+    it('an API endpoint keeps its settings when the file lists the same name', () => {
+      const s = make(clock);
+      s.upsertEndpoint({ name: 'x', options: { maxMs: 100 } });
+      s.syncEndpoints([{ name: 'x', options: { maxMs: 999 } }]);
+      assert.deepEqual(s.get('x')?.options, { maxMs: 100 });
+      assert.equal(s.get('x')?.origin, 'api');
+      s.close();
+    });
+
+    it('forgets history past the retention', () => {
+      let now = 1_800_000_000_000;
+      const s = make(() => now);
+      s.syncEndpoints([{ name: 'a', options: {} }]);
+      s.recordSuccess('a', 10, info(10), new Date(now));
+      now += 8 * 86_400_000; // 8 days later, past the default 7-day retention
+      s.syncEndpoints([{ name: 'a', options: {} }]);
+      s.recordSuccess('a', 20, info(20), new Date(now));
+      assert.deepEqual(
+        s.history('a').map((p) => p.computedMs),
+        [20],
+      );
+      s.close();
+    });
+  });
+}
