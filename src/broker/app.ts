@@ -1,10 +1,15 @@
 // Broker app factory: wires store, registry, cycle runner and routes. Listening is the caller's job.
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { installErrorHandlers } from '../core/http-errors.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import type { TimeoutStore } from '../store/types.ts';
+import { installAuth } from './auth.ts';
 import type { BrokerConfig } from './config.ts';
 import { CycleRunner } from './cycle.ts';
+import { installDashboard } from '../dashboard/plugin.ts';
+import { BrokerMetrics } from './metrics.ts';
+import { installBrokerOpenApi } from './openapi.ts';
 import { originalRoutes } from './routes-original.ts';
 import { v1Routes } from './routes-v1.ts';
 import { WorkerRegistry } from './worker-registry.ts';
@@ -25,7 +30,12 @@ export interface Broker {
 
 /** Builds the broker. Cycles start when the app is ready (`onReady`) and stop on close. */
 export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {}): Broker {
-  const app = Fastify({ logger: deps.logger ?? true, bodyLimit: 64 * 1024 });
+  // Endpoint names go up to 512 characters, percent-encoded up to 3 × that in a path parameter.
+  const app = Fastify({
+    logger: deps.logger ?? true,
+    bodyLimit: 64 * 1024,
+    routerOptions: { maxParamLength: 2048 },
+  });
   installErrorHandlers(app);
   const ownStore = deps.store === undefined;
   const store =
@@ -38,10 +48,29 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     maxWorkers: config.maxWorkers,
     onEvict: (w, reason) => app.log.warn({ workerId: w.id, url: w.url, reason }, 'worker evicted'),
   });
-  const cycles = new CycleRunner({ config, store, registry, log: app.log });
+  const metrics = new BrokerMetrics(config);
+  const cycles = new CycleRunner({
+    config,
+    store: metrics.observeStore(store),
+    registry,
+    log: app.log,
+  });
 
-  originalRoutes(app, { config, store, registry, cycles });
-  v1Routes(app, { config, store, registry, cycles });
+  // Plugins that act on routes load first; the routes are registered after them, in one scope.
+  installBrokerOpenApi(app);
+  void app.register(rateLimit, { global: false });
+  void app.register(async (scope) => {
+    installAuth(scope, {
+      worker: config.workerToken,
+      admin: config.adminToken,
+      read: config.readToken,
+    });
+    metrics.install(scope, { store, registry, cycles });
+    installDashboard(scope);
+    originalRoutes(scope, { config, store, registry, cycles });
+    v1Routes(scope, { config, store, registry, cycles });
+    return Promise.resolve();
+  });
 
   app.addHook('onReady', () => {
     cycles.start();

@@ -62,6 +62,14 @@ export const brokerConfigSchema = z
     store: z.string().min(1).default(':memory:'),
     /** History older than this is deleted. Default 168 (h, one week). */
     historyRetentionHours: z.number().positive().default(168),
+    /** Token workers must present to register, heartbeat and unregister. Default none (open). */
+    workerToken: z.string().min(16, 'tokens must have at least 16 characters').optional(),
+    /** Token for the admin routes (PUT/DELETE /v1/endpoints/:name). Default none (open). */
+    adminToken: z.string().min(16, 'tokens must have at least 16 characters').optional(),
+    /** Token for reads (timeouts, endpoints, workers, history). Default none (open). */
+    readToken: z.string().min(16, 'tokens must have at least 16 characters').optional(),
+    /** Requests per minute per client on registration and admin routes. Default 120. */
+    rateLimitPerMinute: z.number().int().positive().default(120),
     /** Worker replies above this are rejected as implausible (old value kept). Default 3600000 (ms, 1 h). */
     maxAcceptedMs: z.number().positive().default(3_600_000),
   })

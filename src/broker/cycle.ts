@@ -98,7 +98,15 @@ export class CycleRunner {
           `ignored endpoint name: ${r.reason}`,
         );
       }
-      store.syncEndpoints(list.entries);
+      let entries = list.entries;
+      if (entries.length > config.maxEndpoints) {
+        log.error(
+          { file: config.endpointsFile, listed: entries.length, limit: config.maxEndpoints },
+          `the endpoint list has more than ${config.maxEndpoints} endpoints; only the first are used`,
+        );
+        entries = entries.slice(0, config.maxEndpoints);
+      }
+      store.syncEndpoints(entries);
       this.listLoaded = true;
     } catch (err) {
       // Keep the endpoints we had: a typo in a path must not wipe the served values.
@@ -134,7 +142,16 @@ export class CycleRunner {
       },
       onUnreachable: (worker, error) => registry.evict(worker.id, error),
       onResult: (r) => {
-        if (r.ok) {
+        if (r.ok && r.outcome.reply.timeoutMs > config.maxAcceptedMs) {
+          // A worker that answers something implausible (a bug, or a rogue) changes nothing.
+          const error = `worker ${r.workerId} answered ${r.outcome.reply.timeoutMs} ms, above the accepted ${config.maxAcceptedMs} ms`;
+          store.recordFailure(r.endpoint, error, r.at);
+          log.warn(
+            { endpoint: r.endpoint, workerId: r.workerId, err: error },
+            'worker reply rejected; keeping the previous value',
+          );
+          summary.failed++;
+        } else if (r.ok) {
           const reply = r.outcome.reply;
           const rec = store.get(r.endpoint);
           if (!rec) return; // dropped from the list while its job ran

@@ -1,6 +1,6 @@
 // The original system's routes, same paths, parameters, status codes and text bodies (SPEC §2).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { JitError, MissingParameterError } from '../core/errors.ts';
+import { ForbiddenError, JitError, MissingParameterError } from '../core/errors.ts';
 import type { TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import type { CycleRunner } from './cycle.ts';
@@ -25,7 +25,20 @@ function callerWorkerUrl(req: FastifyRequest, port: number): string {
 export function originalRoutes(app: FastifyInstance, deps: OriginalRoutesDeps): void {
   const { config, store, registry, cycles } = deps;
 
-  app.get('/gettimeout', (req, reply) => {
+  const read = { config: { auth: 'read' as const } };
+  // The original's registration carries no credentials: with a worker token it is switched off.
+  const legacyRegistration = () => {
+    if (config.workerToken !== undefined) {
+      throw new ForbiddenError(
+        'GET /register and /unregister are off: a worker token is configured; use POST /v1/workers',
+      );
+    }
+  };
+  const rateLimited = {
+    config: { rateLimit: { max: config.rateLimitPerMinute, timeWindow: 60_000 } },
+  };
+
+  app.get('/gettimeout', read, (req, reply) => {
     const url = (req.query as Record<string, unknown>).url;
     if (typeof url !== 'string') throw new MissingParameterError('url');
     let value: number;
@@ -41,7 +54,7 @@ export function originalRoutes(app: FastifyInstance, deps: OriginalRoutesDeps): 
     return reply.type(TEXT).send(String(value));
   });
 
-  app.get('/getendpoints', (_req, reply) => {
+  app.get('/getendpoints', read, (_req, reply) => {
     const names = store
       .list()
       .filter((r) => r.storedMs !== undefined)
@@ -49,13 +62,15 @@ export function originalRoutes(app: FastifyInstance, deps: OriginalRoutesDeps): 
     return reply.type('application/json').send(JSON.stringify(names));
   });
 
-  app.get('/register', (req, reply) => {
+  app.get('/register', rateLimited, (req, reply) => {
+    legacyRegistration();
     registry.register(callerWorkerUrl(req, config.legacyWorkerPort), 'legacy');
     if (cycles.last?.skipped === 'No workers registered') cycles.kick();
     return reply.type(TEXT).send('0');
   });
 
-  app.get('/unregister', (req, reply) => {
+  app.get('/unregister', rateLimited, (req, reply) => {
+    legacyRegistration();
     registry.unregisterUrl(callerWorkerUrl(req, config.legacyWorkerPort));
     return reply.type(TEXT).send('0');
   });

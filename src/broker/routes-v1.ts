@@ -1,12 +1,33 @@
 // The broker's JSON API: endpoints, timeouts, worker registry, health and readiness.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { InvalidBodyError, InvalidParameterError, UnknownEndpointError } from '../core/errors.ts';
+import { assertEndpointName } from '../core/endpoint-name.ts';
+import {
+  EndpointLimitError,
+  InvalidBodyError,
+  InvalidParameterError,
+  UnknownEndpointError,
+} from '../core/errors.ts';
 import type { TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import type { CycleRunner } from './cycle.ts';
 import { endpointView } from './serve.ts';
 import type { WorkerRecord, WorkerRegistry } from './worker-registry.ts';
+
+const endpointOptionsSchema = z
+  .object({
+    alpha: z.number().gt(0).lt(1).optional(),
+    strategy: z
+      .string()
+      .regex(/^[\w-]{1,64}$/)
+      .optional(),
+    minMs: z.number().finite().min(0).optional(),
+    maxMs: z.number().finite().positive().optional(),
+  })
+  .strict()
+  .refine((o) => o.minMs === undefined || o.maxMs === undefined || o.minMs <= o.maxMs, {
+    message: 'minMs must not exceed maxMs',
+  });
 
 const registerBodySchema = z
   .object({
@@ -44,11 +65,16 @@ function workerView(w: WorkerRecord) {
 export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
   const { config, store, registry, cycles } = deps;
 
-  app.get('/v1/endpoints', () => ({
+  const read = { config: { auth: 'read' as const } };
+  const limit = { max: config.rateLimitPerMinute, timeWindow: 60_000 };
+  const worker = { config: { auth: 'worker' as const, rateLimit: limit } };
+  const admin = { config: { auth: 'admin' as const, rateLimit: limit } };
+
+  app.get('/v1/endpoints', read, () => ({
     endpoints: store.list().map((r) => endpointView(r, config)),
   }));
 
-  app.get<{ Params: { endpoint: string } }>('/v1/timeouts/:endpoint', (req) => {
+  app.get<{ Params: { endpoint: string } }>('/v1/timeouts/:endpoint', read, (req) => {
     const rec = store.get(req.params.endpoint);
     if (!rec) throw new UnknownEndpointError(req.params.endpoint);
     return endpointView(rec, config);
@@ -56,6 +82,7 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
 
   app.get<{ Params: { endpoint: string }; Querystring: { sinceMs?: string; limit?: string } }>(
     '/v1/endpoints/:endpoint/history',
+    read,
     (req) => {
       if (!store.get(req.params.endpoint)) throw new UnknownEndpointError(req.params.endpoint);
       const sinceMs = Number(req.query.sinceMs ?? 0);
@@ -71,14 +98,14 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
     },
   );
 
-  app.get('/v1/cycles', () => ({
+  app.get('/v1/cycles', read, () => ({
     cycles: cycles.recent,
     nextCycleAt: cycles.nextAt ? new Date(cycles.nextAt).toISOString() : null,
   }));
 
-  app.get('/v1/workers', () => ({ workers: registry.list().map(workerView) }));
+  app.get('/v1/workers', read, () => ({ workers: registry.list().map(workerView) }));
 
-  app.post('/v1/workers', (req, reply) => {
+  app.post('/v1/workers', worker, (req, reply) => {
     const parsed = registerBodySchema.safeParse(req.body);
     if (!parsed.success) {
       throw new InvalidBodyError(
@@ -98,14 +125,46 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
     return reply.code(201).send({ id: w.id, url: w.url, leaseMs: w.leaseMs });
   });
 
-  app.put<{ Params: { id: string } }>('/v1/workers/:id/heartbeat', (req) => {
-    const w = registry.heartbeat(req.params.id);
-    return { id: w.id, leaseExpiresAt: new Date(w.lastHeartbeatAt + w.leaseMs).toISOString() };
-  });
+  // Heartbeats come every few seconds from every worker: authenticated, but not rate-limited.
+  app.put<{ Params: { id: string } }>(
+    '/v1/workers/:id/heartbeat',
+    { config: { auth: 'worker' } },
+    (req) => {
+      const w = registry.heartbeat(req.params.id);
+      return { id: w.id, leaseExpiresAt: new Date(w.lastHeartbeatAt + w.leaseMs).toISOString() };
+    },
+  );
 
-  app.delete<{ Params: { id: string } }>('/v1/workers/:id', (req, reply) => {
+  app.delete<{ Params: { id: string } }>('/v1/workers/:id', worker, (req, reply) => {
     registry.unregister(req.params.id);
     req.log.info({ workerId: req.params.id }, 'worker unregistered');
+    return reply.code(204).send();
+  });
+
+  app.put<{ Params: { endpoint: string } }>('/v1/endpoints/:endpoint', admin, (req, reply) => {
+    const name = assertEndpointName(req.params.endpoint);
+    const parsed = endpointOptionsSchema.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      throw new InvalidBodyError(
+        'body must be {"alpha"?: number, "strategy"?: string, "minMs"?: number, "maxMs"?: number}',
+        parsed.error.issues,
+      );
+    }
+    const existed = store.get(name) !== undefined;
+    if (!existed && store.size >= config.maxEndpoints)
+      throw new EndpointLimitError(config.maxEndpoints);
+    const rec = store.upsertEndpoint({ name, options: parsed.data });
+    req.log.info(
+      { endpoint: name, options: parsed.data },
+      existed ? 'endpoint updated' : 'endpoint added',
+    );
+    return reply.code(existed ? 200 : 201).send(endpointView(rec, config));
+  });
+
+  app.delete<{ Params: { endpoint: string } }>('/v1/endpoints/:endpoint', admin, (req, reply) => {
+    if (!store.removeEndpoint(req.params.endpoint))
+      throw new UnknownEndpointError(req.params.endpoint);
+    req.log.info({ endpoint: req.params.endpoint }, 'endpoint removed');
     return reply.code(204).send();
   });
 

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { brokerConfig } from '../broker/config.ts';
 import { startBroker } from '../broker/run.ts';
 import { closeOnSignals } from '../core/process.ts';
-import { defined, num, opt, withFlagNames } from './options.ts';
+import { defined, num, opt, tokenFrom, withFlagNames } from './options.ts';
 
 export function brokerCommand(): Command {
   return new Command('broker')
@@ -155,6 +155,88 @@ export function brokerCommand(): Command {
     .addOption(
       opt('--max-workers <n>', 'most workers registered at once', 'JIT_MAX_WORKERS', '1000'),
     )
+    .addOption(
+      opt(
+        '--max-endpoints <n>',
+        'most endpoints (file and API together)',
+        'JIT_MAX_ENDPOINTS',
+        '100000',
+      ),
+    )
+    .addOption(
+      opt(
+        '--store <path>',
+        'SQLite file for values, history and API-added endpoints (":memory:" for none)',
+        'JIT_STORE',
+        'jit-data/broker.db',
+      ),
+    )
+    .addOption(
+      opt(
+        '--history-retention-hours <h>',
+        'history older than this is deleted, in hours',
+        'JIT_HISTORY_RETENTION_HOURS',
+        '168',
+      ),
+    )
+    .addOption(
+      opt(
+        '--max-accepted-ms <ms>',
+        'worker replies above this are rejected as implausible, in ms',
+        'JIT_MAX_ACCEPTED_MS',
+        '3600000',
+      ),
+    )
+    .addOption(
+      opt(
+        '--rate-limit-per-minute <n>',
+        'requests per minute per client on registration and admin routes',
+        'JIT_RATE_LIMIT_PER_MINUTE',
+        '120',
+      ),
+    )
+    .addOption(
+      opt(
+        '--worker-token <token>',
+        'token workers must present (default: none, open)',
+        'JIT_WORKER_TOKEN',
+      ),
+    )
+    .addOption(
+      opt(
+        '--worker-token-file <file>',
+        'read the worker token from this file (default: none)',
+        'JIT_WORKER_TOKEN_FILE',
+      ),
+    )
+    .addOption(
+      opt(
+        '--admin-token <token>',
+        'token for the admin routes (default: none, open)',
+        'JIT_ADMIN_TOKEN',
+      ),
+    )
+    .addOption(
+      opt(
+        '--admin-token-file <file>',
+        'read the admin token from this file (default: none)',
+        'JIT_ADMIN_TOKEN_FILE',
+      ),
+    )
+    .addOption(
+      opt(
+        '--read-token <token>',
+        'token for reads (default: none, reads are open)',
+        'JIT_READ_TOKEN',
+      ),
+    )
+    .addOption(
+      opt(
+        '--read-token-file <file>',
+        'read the read token from this file (default: none)',
+        'JIT_READ_TOKEN_FILE',
+      ),
+    )
     .action(async (o: Record<string, string | undefined>) => {
       const config = withFlagNames(
         () =>
@@ -181,6 +263,14 @@ export function brokerCommand(): Command {
               minMs: num(o.minMs),
               maxMs: num(o.maxMs),
               maxWorkers: num(o.maxWorkers),
+              maxEndpoints: num(o.maxEndpoints),
+              store: o.store,
+              historyRetentionHours: num(o.historyRetentionHours),
+              maxAcceptedMs: num(o.maxAcceptedMs),
+              rateLimitPerMinute: num(o.rateLimitPerMinute),
+              workerToken: tokenFrom('worker', o.workerToken, o.workerTokenFile),
+              adminToken: tokenFrom('admin', o.adminToken, o.adminTokenFile),
+              readToken: tokenFrom('read', o.readToken, o.readTokenFile),
             }),
           ),
         { endpointsFile: '--endpoints' },

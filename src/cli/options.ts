@@ -1,5 +1,6 @@
 // Helpers for CLI options: every option has an env variable; values stay strings until zod validates.
 import { InvalidConfigError } from '../core/errors.ts';
+import { readFileSync } from 'node:fs';
 import { Option } from 'commander';
 
 /** An option `--flag <value>` that also reads `env`, with its default shown in --help. */
@@ -57,5 +58,29 @@ export function withFlagNames<T>(build: () => T, overrides: Record<string, strin
         return `${flag} (${key}): ${m[2]}`;
       }),
     );
+  }
+}
+
+/**
+ * A token given directly or in a file (trimmed). Both at once, or a file that cannot be read,
+ * is a config problem: answered as a value the schema rejects with that message.
+ */
+export function tokenFrom(
+  scope: string,
+  value: string | undefined,
+  file: string | undefined,
+): string | undefined {
+  if (value !== undefined && file !== undefined) {
+    throw new InvalidConfigError([
+      `--${scope}-token and --${scope}-token-file: give one, not both`,
+    ]);
+  }
+  if (file === undefined) return value;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new InvalidConfigError([
+      `--${scope}-token-file: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    ]);
   }
 }

@@ -7,7 +7,7 @@ import type { LatencySource } from '../sources/types.ts';
 import { DEFAULT_STRATEGY, createStrategy, strategyNames } from '../strategies/registry.ts';
 import { workerConfig } from '../worker/config.ts';
 import { startWorker } from '../worker/run.ts';
-import { bool, defined, num, opt, withFlagNames } from './options.ts';
+import { bool, defined, num, opt, tokenFrom, withFlagNames } from './options.ts';
 
 /** The original's BROKER_IP / INFLUX_IP, turned into URLs on the original's fixed ports. */
 function legacyUrl(envName: string, port: number): string | undefined {
@@ -65,6 +65,20 @@ export function workerCommand(): Command {
         '--no-register',
         'do not register with a broker (stand-alone worker) (default: registers)',
         'JIT_NO_REGISTER',
+      ),
+    )
+    .addOption(
+      opt(
+        '--worker-token <token>',
+        'token the broker asks of workers (default: none)',
+        'JIT_WORKER_TOKEN',
+      ),
+    )
+    .addOption(
+      opt(
+        '--worker-token-file <file>',
+        'read the worker token from this file (default: none)',
+        'JIT_WORKER_TOKEN_FILE',
       ),
     )
     .addOption(opt('--heartbeat-ms <ms>', 'heartbeat period, in ms', 'JIT_HEARTBEAT_MS', '10000'))
@@ -205,6 +219,7 @@ export function workerCommand(): Command {
               advertiseUrl: s('advertiseUrl'),
               register: bool(o.register),
               heartbeatMs: num(o.heartbeatMs),
+              workerToken: tokenFrom('worker', s('workerToken'), s('workerTokenFile')),
               concurrency: num(o.concurrency),
               source: s('source') ?? (influxUrl ? 'influxdb' : 'seed-sample'),
               strategy: s('strategy'),

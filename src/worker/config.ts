@@ -15,6 +15,8 @@ export const workerConfigSchema = z
     advertiseUrl: z.url().optional(),
     /** Whether to register with the broker at all (off for a stand-alone worker). Default true. */
     register: z.boolean().default(true),
+    /** Token the broker asks of workers (sent as a bearer token). Default none. */
+    workerToken: z.string().min(1).optional(),
     /** Heartbeat period. Default 10000 (ms). */
     heartbeatMs: z.number().int().positive().default(10_000),
     /** Jobs this worker accepts at once; announced to the broker. Default 1. */

@@ -9,6 +9,8 @@ export interface RegistrationOptions {
   concurrency: number;
   /** Heartbeat period (ms). */
   heartbeatMs: number;
+  /** Bearer token the broker asks of workers, if any. */
+  token?: string | undefined;
   /** Longest a job may take here (the strategy's time budget), announced to the broker (ms). */
   maxJobMs?: number | undefined;
   /** First retry delay after a failed registration (ms). Default 250. */
@@ -117,9 +119,12 @@ export class Registration {
   }
 
   private request(method: string, path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.opts.token !== undefined) headers.authorization = `Bearer ${this.opts.token}`;
     return fetch(new URL(path, this.opts.brokerUrl), {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers,
       body: body === undefined ? null : JSON.stringify(body),
       signal: AbortSignal.timeout(this.opts.requestTimeoutMs ?? 5000),
     });

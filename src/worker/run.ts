@@ -29,6 +29,7 @@ export async function startWorker(
       concurrency: config.concurrency,
       heartbeatMs: config.heartbeatMs,
       maxJobMs: computer.maxJobMs,
+      token: config.workerToken,
       log: app.log,
     });
     registration.start();

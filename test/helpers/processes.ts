@@ -51,7 +51,9 @@ function childEnv(env: Record<string, string> | undefined): NodeJS.ProcessEnv {
     if (k === 'NODE_TEST_CONTEXT') continue; // set by `node --test` for its own children
     base[k] = v;
   }
-  return { ...base, ...env };
+  // Brokers keep their store in memory unless a test asks for a file (--store or JIT_STORE):
+  // the CLI's default file under the working directory would be shared by every test broker.
+  return { ...base, JIT_STORE: ':memory:', ...env };
 }
 
 function start(args: string[], env: Record<string, string> | undefined) {
