@@ -37,13 +37,18 @@ export function bearerMatches(req: FastifyRequest, token: string): boolean {
  * wherever a read token is asked for.
  */
 export function installAuth(app: FastifyInstance, tokens: Tokens): void {
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', (req, _reply, done) => {
     const scope = req.routeOptions.config.auth;
-    if (scope === undefined) return;
-    const token = tokens[scope];
-    if (token === undefined) return;
-    if (bearerMatches(req, token)) return;
-    if (scope === 'read' && tokens.admin !== undefined && bearerMatches(req, tokens.admin)) return;
-    throw new UnauthorizedError(scope);
+    const token = scope === undefined ? undefined : tokens[scope];
+    if (
+      scope === undefined ||
+      token === undefined ||
+      bearerMatches(req, token) ||
+      (scope === 'read' && tokens.admin !== undefined && bearerMatches(req, tokens.admin))
+    ) {
+      done();
+      return;
+    }
+    done(new UnauthorizedError(scope));
   });
 }
