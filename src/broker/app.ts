@@ -35,6 +35,9 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     logger: deps.logger ?? true,
     bodyLimit: 64 * 1024,
     routerOptions: { maxParamLength: 2048 },
+    // Callers ask on their hot path, thousands of times a second: two log lines per request
+    // would cost more than the answer. Errors, registrations and cycles are still logged.
+    disableRequestLogging: true,
   });
   installErrorHandlers(app);
   const ownStore = deps.store === undefined;
