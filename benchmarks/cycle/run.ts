@@ -1,0 +1,139 @@
+// Cycle benchmark: recomputing N endpoints × M spans from a real influxd (quantile, 2 worker
+// processes) against merely fetching the same windows with the same parallelism.
+// Usage: node --import tsx benchmarks/cycle/run.ts [--endpoints 1000] [--spans 5000] [--cycles 3]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInfluxSource } from '../../src/sources/influxdb.ts';
+import { spanLine, startInfluxd } from '../../test/helpers/influxd.ts';
+
+const rest = process.argv.slice(2);
+const opt = (name: string, def: number) => {
+  const i = rest.indexOf(`--${name}`);
+  return i === -1 ? def : Number(rest[i + 1]);
+};
+const endpointCount = opt('endpoints', 1000);
+const spans = opt('spans', 5000);
+const cycles = opt('cycles', 3);
+const lanes = 2; // two workers, one job each at a time
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'jit-cycle-bench-'));
+const children: ChildProcess[] = [];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+function jit(argv: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [join(root, 'bin/jit.js'), ...argv], {
+      cwd: root,
+      env: { ...process.env, JIT_STORE: ':memory:' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(p);
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
+      if (m) resolve(m[1] as string);
+      if (out.length > 100_000) out = out.slice(-1000);
+    });
+    p.once('exit', (code) => reject(new Error(`jit ${argv[0]} exited with ${code}`)));
+  });
+}
+
+const influx = await startInfluxd();
+try {
+  await influx.createDatabase('tracing');
+  const names = Array.from({ length: endpointCount }, (_, i) => `/api/service-${i}/`);
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const t0 = Date.now();
+  for (const [e, name] of names.entries()) {
+    const lines: string[] = [];
+    for (let i = 0; i < spans; i++) {
+      lines.push(
+        spanLine(
+          name,
+          Math.round((5 + ((i * 7919 + e) % 400)) * 1e6),
+          now - BigInt(i) * 500_000_000n,
+        ),
+      );
+    }
+    await influx.writeLines('tracing', lines);
+  }
+  process.stderr.write(
+    `wrote ${endpointCount * spans} spans in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
+  );
+
+  // Fetch only: the same queries, two at a time, nothing computed.
+  const source = createInfluxSource({ url: influx.url, database: 'tracing' });
+  const fetchOnce = async () => {
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: lanes }, async () => {
+        while (next < names.length) {
+          const name = names[next++] as string;
+          await source.fetchWindow(name, { windowHours: 48, limit: 5000 });
+        }
+      }),
+    );
+    return performance.now() - started;
+  };
+  const fetchMs: number[] = [];
+  for (let i = 0; i < cycles; i++) fetchMs.push(await fetchOnce());
+
+  // Full cycles: broker + 2 worker processes, quantile strategy.
+  const endpointsFile = join(dir, 'endpoints.config');
+  writeFileSync(endpointsFile, names.join('\n'));
+  const broker = await jit([
+    'broker',
+    '--port',
+    '0',
+    '--endpoints',
+    endpointsFile,
+    '--cycle-pause-ms',
+    '500',
+  ]);
+  for (let i = 0; i < lanes; i++) {
+    await jit([
+      'worker',
+      '--port',
+      '0',
+      '--broker',
+      broker,
+      '--source',
+      'influxdb',
+      '--influx-url',
+      influx.url,
+      '--strategy',
+      'quantile',
+    ]);
+  }
+  let summaries: { done: number; failed: number; durationMs: number; workersUsed: number }[] = [];
+  for (;;) {
+    const body = (await (await fetch(`${broker}/v1/cycles`)).json()) as {
+      cycles: typeof summaries;
+    };
+    summaries = body.cycles.filter((c) => c.workersUsed === lanes && c.done === endpointCount);
+    if (summaries.length >= cycles + 1) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const cycleMs = summaries.slice(1, cycles + 1).map((c) => c.durationMs); // the first one warms up
+  const report = {
+    machine: { cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+    endpoints: endpointCount,
+    spansPerEndpoint: spans,
+    lanes,
+    fetchOnlyMs: fetchMs.map(Math.round),
+    cycleMs,
+    medianFetchMs: Math.round(median(fetchMs)),
+    medianCycleMs: median(cycleMs),
+    ratio: median(cycleMs) / median(fetchMs),
+  };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+  await influx.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
