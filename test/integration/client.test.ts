@@ -357,7 +357,7 @@ describe('client SDK against the jit CLI processes', () => {
         '--store',
         store,
         '--read-token',
-        'read-s3cret',
+        'read-s3cret-0123456789',
       ]);
       const worker = await spawnJit([
         'worker',
@@ -374,7 +374,7 @@ describe('client SDK against the jit CLI processes', () => {
         const { client: withToken } = client({
           brokerUrl: broker.url,
           refreshMs: 100,
-          token: 'read-s3cret',
+          token: 'read-s3cret-0123456789',
         });
         const { client: without } = client({ brokerUrl: broker.url, refreshMs: 100 });
         await waitFor(() => withToken.timeoutFor('customer') === 4887, 20_000, {
