@@ -3,6 +3,7 @@ import { UnknownStrategyError } from '../core/errors.ts';
 import { createAdaptiveStrategy } from './adaptive.ts';
 import { createQuantileStrategy } from './quantile.ts';
 import { createRtoStrategy } from './rto.ts';
+import { createSeedStrategy } from './seed/strategy.ts';
 import { createSigmaStrategy } from './sigma.ts';
 import type { StrategyFactory, TimeoutStrategy } from './types.ts';
 
@@ -11,6 +12,7 @@ const factories = new Map<string, StrategyFactory>([
   ['quantile', (o) => createQuantileStrategy(o)],
   ['rto', (o) => createRtoStrategy(o)],
   ['adaptive', (o) => createAdaptiveStrategy(o)],
+  ['seed', (o) => createSeedStrategy(o)],
 ]);
 
 /** The product's default strategy (chosen from the backtest evidence in docs/strategies.md). */

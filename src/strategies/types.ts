@@ -47,6 +47,8 @@ export interface TimeoutStrategy {
    */
   readonly budgetMs?: number;
   compute(input: StrategyInput): StrategyResult | Promise<StrategyResult>;
+  /** Releases what the strategy holds (e.g. training threads); the worker calls it on shutdown. */
+  close?(): Promise<void>;
 }
 
 /** Builds a strategy from its options (each strategy validates its own). */

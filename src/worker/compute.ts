@@ -49,6 +49,13 @@ export class Computer {
     return this.strategy(this.config.strategy).budgetMs;
   }
 
+  /** Releases what the strategies hold (the seed forecaster's training threads). */
+  async close(): Promise<void> {
+    const strategies = [...this.strategies.values()];
+    this.strategies.clear();
+    await Promise.all(strategies.map((s) => s.close?.() ?? Promise.resolve()));
+  }
+
   /** The named strategy (built once, with its configured options); the default when unnamed. */
   private strategy(name: string | undefined): TimeoutStrategy {
     const key = name ?? this.config.strategy;
