@@ -1,0 +1,243 @@
+// The dashboard in real headless Chromium, against a real broker and two real workers.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { brokerConfig } from '../../src/broker/config.ts';
+import { startBroker, type RunningBroker } from '../../src/broker/run.ts';
+import { workerConfig } from '../../src/worker/config.ts';
+import { startWorker, type RunningWorker } from '../../src/worker/run.ts';
+import { REPO_ROOT } from '../helpers/processes.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { chromiumSkip, launchChromium } from './chromium.ts';
+import { driftingSource } from './drifting-source.ts';
+
+// What the callbacks run in the page use of its globals (the project's TypeScript lib has no DOM).
+declare const window: {
+  getComputedStyle(el: unknown): { backgroundColor: string };
+  __xss?: number;
+};
+declare const document: { querySelector(selector: string): { textContent: string | null } | null };
+interface Canvas {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): {
+    getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> };
+  } | null;
+}
+
+/** Screenshots land here (git-ignored), for people to look at. */
+const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
+const HOSTILE = '<img src=x onerror="window.__xss=1"> & "quoted"';
+const ENDPOINTS = [
+  'customer | strategy=adaptive',
+  'order | strategy=quantile alpha=0.01',
+  'route | strategy=sigma',
+  'driver | strategy=rto',
+  'flaky | strategy=quantile',
+  // Never computed: no worker knows this strategy, every attempt fails.
+  'ghost | strategy=no-such-strategy',
+  HOSTILE,
+];
+/** The served-timeout line of the history chart (COLORS.served in app.js): rgb(29, 78, 216). */
+const SERVED_RGB: [number, number, number] = [29, 78, 216];
+
+describe('dashboard in headless Chromium', { skip: chromiumSkip() }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jit-dashboard-'));
+  const source = driftingSource();
+  let broker: RunningBroker;
+  let workers: RunningWorker[] = [];
+  let browser: Browser;
+  let page: Page;
+  const offsite: string[] = [];
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    const endpointsFile = join(dir, 'endpoints.config');
+    writeFileSync(endpointsFile, `${ENDPOINTS.join('\n')}\n`);
+    broker = await startBroker(
+      brokerConfig({ port: 0, endpointsFile, cyclePauseMs: 600_000, callTimeoutMs: 5000 }),
+      { logger: false },
+    );
+    workers = await Promise.all(
+      [0, 1].map(() =>
+        startWorker(
+          workerConfig({ port: 0, brokerUrl: broker.url, heartbeatMs: 60_000, concurrency: 2 }),
+          { logger: false, source },
+        ),
+      ),
+    );
+    await waitFor(() => broker.registry.size === 2, 10_000, { message: 'two workers registered' });
+    // A history to draw: cycles a little apart, the latency level drifting between them.
+    for (let i = 0; i < 30; i++) {
+      await broker.cycles.runCycle();
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    // Then the source fails for `flaky`: it keeps its value and turns stale.
+    source.failing.add('flaky');
+    await broker.cycles.runCycle();
+    assert.equal(broker.store.get('flaky')?.status, 'stale');
+    assert.equal(broker.store.get('customer')?.status, 'fresh');
+    assert.equal(broker.store.get('ghost')?.status, 'never');
+
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    // Works offline: anything but the broker itself is refused and recorded.
+    await context.route('**/*', (route) => {
+      const url = new URL(route.request().url());
+      if (url.origin === new URL(broker.url).origin || url.protocol === 'data:') {
+        return route.continue();
+      }
+      offsite.push(url.href);
+      return route.abort();
+    });
+    page = await context.newPage();
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') pageErrors.push(msg.text());
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    for (const w of workers) await w.close();
+    await broker?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const rows = () => page.locator('#endpoints tbody tr');
+  const row = (name: string) => page.locator(`#endpoints tbody tr[data-endpoint="${name}"]`);
+
+  it('loads the endpoints, workers and cycles of the running broker', async () => {
+    await page.goto(`${broker.url}/?refresh=1000`);
+    await page.locator('body[data-loaded="true"]').waitFor({ timeout: 15_000 });
+    assert.equal(await rows().count(), ENDPOINTS.length);
+    const names = await page.locator('#endpoints tbody td.name').allTextContents();
+    assert.deepEqual(
+      [...names].sort(),
+      ['customer', 'order', 'route', 'driver', 'flaky', 'ghost', HOSTILE].sort(),
+    );
+    // The served timeout in the table is the broker's, to the millisecond.
+    const served = (await (await fetch(`${broker.url}/v1/timeouts/customer`)).json()) as {
+      timeoutMs: number;
+    };
+    const cell = await row('customer').locator('td').nth(2).textContent();
+    assert.equal(cell, `${served.timeoutMs.toLocaleString('en-US')} ms`);
+    assert.equal(await page.locator('#workers tbody tr').count(), 2);
+    const last = broker.cycles.last?.cycle;
+    assert.match((await page.locator('#cycle-facts').textContent()) ?? '', new RegExp(`#${last}`));
+    assert.match((await page.locator('#broker-status').textContent()) ?? '', /ready/);
+  });
+
+  it('marks the stale endpoint visibly, and the never-computed one', async () => {
+    const stale = row('flaky');
+    assert.match((await stale.getAttribute('class')) ?? '', /status-stale/);
+    assert.match((await stale.locator('.badge').textContent()) ?? '', /stale/);
+    const background = (name: string) =>
+      row(name).evaluate((el) => window.getComputedStyle(el).backgroundColor);
+    assert.notEqual(await background('flaky'), await background('customer'));
+    assert.notEqual(await background('flaky'), 'rgba(0, 0, 0, 0)');
+    assert.match((await stale.getAttribute('title')) ?? '', /outage \(test\)/);
+    assert.match((await row('ghost').locator('.badge').textContent()) ?? '', /never/);
+    // Sorted by status by default: problems first.
+    assert.equal(await rows().first().getAttribute('data-endpoint'), 'flaky');
+  });
+
+  it('shows endpoint names as text, never as markup', async () => {
+    assert.equal(await page.locator('#endpoints tbody img').count(), 0);
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+  });
+
+  it('sorts and filters the table', async () => {
+    await page.locator('#endpoints th[data-key="timeoutMs"]').click();
+    const values = async () =>
+      (await page.locator('#endpoints tbody td:nth-child(3)').allTextContents()).map((t) =>
+        Number(t.replace(/[^\d.]/g, '')),
+      );
+    const asc = await values();
+    assert.deepEqual(
+      asc,
+      [...asc].sort((a, b) => a - b),
+    );
+    await page.locator('#endpoints th[data-key="timeoutMs"]').click();
+    const desc = await values();
+    assert.deepEqual(
+      desc,
+      [...desc].sort((a, b) => b - a),
+    );
+    await page.locator('#filter').fill('fla');
+    assert.equal(await rows().count(), 1);
+    await page.locator('#filter').fill('');
+    await page.locator('#status-filter').selectOption('never');
+    assert.deepEqual(await page.locator('#endpoints tbody td.name').allTextContents(), ['ghost']);
+    await page.locator('#status-filter').selectOption('');
+    assert.equal(await rows().count(), ENDPOINTS.length);
+  });
+
+  it('draws the chart of an endpoint when it is clicked', async () => {
+    await row('customer').click();
+    await page.locator('#chart-history canvas').waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('#detail-title').textContent(), 'customer');
+    assert.match(page.url(), /#\/endpoint\/customer$/);
+    // The served-timeout line is drawn: count pixels of its colour on the chart's canvas.
+    const servedPixels = await page
+      .locator('#chart-history canvas')
+      .evaluate((el: unknown, rgb: [number, number, number]) => {
+        const canvas = el as Canvas;
+        const ctx = canvas.getContext('2d');
+        if (!ctx) return 0;
+        const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+        let n = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          const close =
+            Math.abs((data[i] ?? 0) - rgb[0]) < 40 &&
+            Math.abs((data[i + 1] ?? 0) - rgb[1]) < 40 &&
+            Math.abs((data[i + 2] ?? 0) - rgb[2]) < 40 &&
+            (data[i + 3] ?? 0) > 200;
+          if (close) n++;
+        }
+        return n;
+      }, SERVED_RGB);
+    assert.ok(servedPixels > 300, `only ${servedPixels} pixels of the served-timeout line`);
+    // The latest window's histogram is drawn too, with the timeout marked.
+    await page.locator('#chart-window canvas').waitFor();
+    assert.match((await page.locator('#window-note').textContent()) ?? '', /above the timeout/);
+    assert.equal(await page.locator('#results tbody tr').count(), 10);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+  });
+
+  it('shows the stale endpoint’s failed attempts in its detail', async () => {
+    await row('flaky').click();
+    await page.waitForFunction(
+      () => document.querySelector('#detail-title')?.textContent === 'flaky',
+    );
+    await page.locator('#results tbody tr.failed').first().waitFor();
+    assert.match((await page.locator('#detail-facts').textContent()) ?? '', /last attempt failed/);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-stale.png'), fullPage: true });
+  });
+
+  it('refreshes itself', async () => {
+    const before = broker.cycles.last?.cycle ?? 0;
+    await broker.cycles.runCycle();
+    await page.waitForFunction(
+      (n) => document.querySelector('#cycle-facts')?.textContent?.includes(`#${n}`) ?? false,
+      before + 1,
+      { timeout: 5000 },
+    );
+  });
+
+  it('serves the API docs page from the broker, offline', async () => {
+    await page.goto(`${broker.url}/docs`);
+    await page.locator('.opblock').first().waitFor({ timeout: 15_000 });
+    assert.ok((await page.locator('.opblock').count()) >= 15);
+  });
+
+  it('requested nothing from other hosts and raised no error', () => {
+    assert.deepEqual(offsite, []);
+    assert.deepEqual(pageErrors, []);
+  });
+});
