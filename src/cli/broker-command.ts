@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { brokerConfig } from '../broker/config.ts';
 import { startBroker } from '../broker/run.ts';
+import { cliLoggerOptions } from '../core/logger.ts';
 import { closeOnSignals } from '../core/process.ts';
 import { defined, num, opt, tokenFrom, withFlagNames } from './options.ts';
 
@@ -275,7 +276,7 @@ export function brokerCommand(): Command {
           ),
         { endpointsFile: '--endpoints' },
       );
-      const broker = await startBroker(config);
+      const broker = await startBroker(config, { logger: cliLoggerOptions({ name: 'broker' }) });
       closeOnSignals(() => broker.close(), broker.app.log);
     });
 }

@@ -1,5 +1,6 @@
 // `jit worker`: run a worker that reads latency from a source and computes timeouts for the broker.
 import { Command } from 'commander';
+import { cliLoggerOptions } from '../core/logger.ts';
 import { closeOnSignals } from '../core/process.ts';
 import { InvalidConfigError, UnknownStrategyError } from '../core/errors.ts';
 import { createSource, sourceNames } from '../sources/registry.ts';
@@ -287,7 +288,13 @@ export function workerCommand(): Command {
           'strategyOptions.sigma.k': '--sigma-k',
         },
       );
-      const worker = await startWorker(config, { source });
+      const worker = await startWorker(config, {
+        source,
+        // Every line names the worker: the URL the broker knows it by.
+        logger: cliLoggerOptions({
+          name: `worker ${config.advertiseUrl ?? `http://${config.host}:${config.port}`}`,
+        }),
+      });
       if (config.source === 'seed-sample') {
         worker.app.log.warn(
           'source is seed-sample: every endpoint gets the same 522 sample durations (no InfluxDB configured)',

@@ -34,8 +34,8 @@ export function cliLoggerOptions(input: CliLoggerInput = {}): Record<string, unk
     problems.push(`JIT_LOG_FORMAT: "${format}" is not one of ${FORMATS.join(', ')}`);
   }
   if (problems.length > 0) throw new InvalidConfigError(problems);
-  const pretty =
-    format === 'pretty' || (format === 'auto' && (input.isTTY ?? process.stdout.isTTY));
+  const isTTY = input.isTTY ?? process.stdout.isTTY === true;
+  const pretty = format === 'pretty' || (format === 'auto' && isTTY);
   return {
     level,
     ...(input.name ? { name: input.name } : {}),
@@ -44,7 +44,8 @@ export function cliLoggerOptions(input: CliLoggerInput = {}): Record<string, unk
           transport: {
             // Resolved here, so that it is found wherever the package is installed.
             target: createRequire(import.meta.url).resolve('pino-pretty'),
-            options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
+            // Decided here: the transport's thread cannot tell whether stdout is a terminal.
+            options: { colorize: isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
           },
         }
       : {}),

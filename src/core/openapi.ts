@@ -76,6 +76,18 @@ export function installOpenApi(app: FastifyInstance, opts: OpenApiOptions): void
   void app.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { docExpansion: 'list', deepLinking: true, validatorUrl: null },
-    staticCSP: true,
+    // The plugin's default policy has `upgrade-insecure-requests` (breaks the page on a plain-HTTP
+    // broker reached by name) and allows styles from any https: host; ours: this origin only.
+    staticCSP: [
+      "default-src 'self'",
+      "base-uri 'self'",
+      "object-src 'none'",
+      "script-src 'self'",
+      "script-src-attr 'none'",
+      "style-src 'self' 'unsafe-inline'",
+      "img-src 'self' data:",
+      "font-src 'self' data:",
+      "frame-ancestors 'self'",
+    ].join('; '),
   });
 }

@@ -1,7 +1,7 @@
 // @ts-check
 // The dashboard's client: polls the broker's JSON API and renders tables and uPlot charts.
 // Plain JavaScript, type-checked through JSDoc (tsconfig.json here); nothing to build.
-/* global document, window, fetch, location, ResizeObserver, setTimeout, setInterval, clearTimeout */
+/* global document, window, fetch, location, URLSearchParams, sessionStorage, ResizeObserver, setTimeout, setInterval, clearTimeout */
 
 /** @typedef {import('uplot')} UPlot */
 /** @typedef {import('uplot').Options} UPlotOptions */
@@ -31,12 +31,16 @@
 
 const uPlot = /** @type {typeof import('uplot')} */ (/** @type {any} */ (window).uPlot);
 
-const REFRESH_MS = 5000;
+/** Refresh period: 5 s, or `?refresh=<ms>` (at least 1000). */
+const REFRESH_MS = Math.max(
+  1000,
+  Number(new URLSearchParams(location.search).get('refresh')) || 5000,
+);
 const COLORS = {
   served: '#1d4ed8',
   p50: '#15803d',
   p99: '#d97706',
-  p999: '#b91c1c',
+  p999: '#7c3aed',
   failed: '#b91c1c',
   window: '#64748b',
 };
@@ -104,10 +108,24 @@ function fmtDuration(seconds) {
   return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
 }
 
+/** "12 s ago". @param {string} iso @param {number} now */
+function agoText(iso, now) {
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? `${fmtDuration((now - t) / 1000)} ago` : '';
+}
+
+/** "in 4 s". @param {string} iso @param {number} now */
+function untilText(iso, now) {
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return '';
+  return t > now ? `in ${fmtDuration((t - now) / 1000)}` : 'due now';
+}
+
 /** An element showing "12 s ago", kept current by the ticker. @param {string | null} iso */
 function ago(iso) {
   if (!iso) return h('span', { class: 'muted' }, 'never');
-  return h('time', { datetime: iso, title: new Date(iso).toLocaleString(), 'data-ago': iso }, '');
+  const title = new Date(iso).toLocaleString();
+  return h('time', { datetime: iso, title, 'data-ago': iso }, agoText(iso, Date.now()));
 }
 
 /** @param {number} x */
@@ -133,13 +151,28 @@ function selectedFromHash() {
   }
 }
 
+/** Where the read token lives while the tab is open (a broker with --read-token asks for it). */
+const TOKEN_KEY = 'jit-read-token';
+
+class NeedsTokenError extends Error {
+  /** @param {boolean} rejected whether a token was sent and refused */
+  constructor(rejected) {
+    super(rejected ? 'the read token was refused' : 'this broker needs a read token');
+    this.rejected = rejected;
+  }
+}
+
 /**
  * @template T
  * @param {string} path
  * @returns {Promise<T>}
  */
 async function getJson(path) {
-  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const res = await fetch(path, {
+    headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  });
+  if (res.status === 401) throw new NeedsTokenError(token !== null);
   const body = await res.json().catch(() => null);
   if (!res.ok && res.status !== 503) {
     const message = body && body.error ? body.error.message : `HTTP ${res.status}`;
@@ -256,8 +289,44 @@ function chartWidth(el) {
   return Math.max(280, Math.floor(el.clientWidth));
 }
 
+/** Axis labels: 100 ms, 2 s, 1.5 min. @param {number} ms */
+function fmtTick(ms) {
+  const trim = (/** @type {number} */ x) => String(+x.toPrecision(3));
+  if (ms < 1000) return `${trim(ms)} ms`;
+  if (ms < 1_000_000) return `${trim(ms / 1000)} s`;
+  return `${trim(ms / 60_000)} min`;
+}
+
 /** @param {UPlot} _u @param {number[]} splits */
-const msTicks = (_u, splits) => splits.map((v) => (v === null ? '' : fmtMs(v)));
+const msTicks = (_u, splits) => splits.map((v) => (v === null ? '' : fmtTick(v)));
+
+/**
+ * On a log axis uPlot splits at 1…9 × 10ᵏ: keep 1, 2 and 5 × 10ᵏ, for a calm grid.
+ * @param {UPlot} _u @param {number[]} splits
+ */
+const logSplits = (_u, splits) => {
+  const shown = splits.filter((v) => v > 0);
+  const decades = Math.log10(Math.max(...shown) / Math.min(...shown));
+  // Over more than two decades, 2 and 5 × 10ᵏ crowd the axis: decades only.
+  const keep = decades > 2 ? [1] : [1, 2, 5];
+  return splits.map((v) => {
+    if (!(v > 0)) return null;
+    const m = v / 10 ** Math.floor(Math.log10(v) + 1e-9);
+    return keep.some((x) => Math.abs(m - x) < 1e-6) ? v : null;
+  });
+};
+
+/** A log axis in ms. @returns {import('uplot').Axis} */
+function msLogAxis() {
+  return {
+    stroke: '#475569',
+    grid: { stroke: '#e2e8f0', filter: logSplits },
+    ticks: { filter: logSplits },
+    filter: logSplits,
+    values: msTicks,
+    size: 64,
+  };
+}
 
 /** @param {HistoryPoint[]} points */
 function historyData(points) {
@@ -302,10 +371,7 @@ function renderHistoryChart(points) {
     height: 260,
     cursor: { drag: { x: true, y: false } },
     scales: { x: { time: true }, y: { distr: 3, log: 10 } },
-    axes: [
-      { stroke: '#475569', grid: { stroke: '#e2e8f0' } },
-      { stroke: '#475569', grid: { stroke: '#e2e8f0' }, values: msTicks, size: 64 },
-    ],
+    axes: [{ stroke: '#475569', grid: { stroke: '#e2e8f0' } }, msLogAxis()],
     series: [
       {},
       {
@@ -407,13 +473,22 @@ function renderWindowChart(e) {
   }
   const timeout = e.timeoutMs;
   const xs = cdf.map(([v]) => v);
-  // Share per decade of latency, so that each band's area is its share of the window.
-  const ys = cdf.map(([v, q], i) => {
-    const next = cdf[i + 1];
-    return next ? ((next[1] - q) / Math.log10(next[0] / v)) * 100 : null;
+  // Each band's share of the window, and its density: share per decade of latency, so that
+  // each band's area (on the log axis) is its share. The last point repeats the last band's
+  // density: a step is drawn from a point to the next one.
+  const shares = cdf.slice(1).map(([, q], i) => q - (cdf[i]?.[1] ?? 0));
+  const densities = shares.map((m, i) => {
+    const from = cdf[i]?.[0] ?? 1;
+    const to = cdf[i + 1]?.[0] ?? 1;
+    return (m / Math.log10(to / from)) * 100;
   });
-  const lo = Math.min(xs[0] ?? 1, timeout) / 2;
-  const hi = Math.max(xs[xs.length - 1] ?? 1, timeout) * 2;
+  const ys = [...densities, densities[densities.length - 1] ?? null];
+  // Log scale for the density too: the tail, where the timeout sits, is what matters.
+  const yLo = 10 ** Math.floor(Math.log10(Math.min(...densities) / 2));
+  const yHi = 10 ** Math.ceil(Math.log10(Math.max(...densities) * 2));
+  // Whole decades around the window and the timeout, so that the ticks fall on 1, 10, 100…
+  const lo = 10 ** Math.floor(Math.log10(Math.min(xs[0] ?? 1, timeout) / 1.2));
+  const hi = 10 ** Math.ceil(Math.log10(Math.max(xs[xs.length - 1] ?? 1, timeout) * 1.2));
   const above = shareAbove(cdf, timeout);
   /** @type {UPlotOptions} */
   const opts = {
@@ -423,17 +498,19 @@ function renderWindowChart(e) {
     cursor: { show: false },
     scales: {
       x: { time: false, distr: 3, log: 10, range: () => [lo, hi] },
-      y: { range: (_u, _min, max) => [0, max * 1.15] },
+      y: { distr: 3, log: 10, range: () => [yLo, yHi] },
     },
     axes: [
-      { stroke: '#475569', grid: { stroke: '#e2e8f0' }, values: msTicks },
+      { ...msLogAxis(), size: 40 },
       {
         stroke: '#475569',
-        grid: { stroke: '#e2e8f0' },
         size: 56,
-        label: '% of window per ×10',
+        label: 'density (% per decade)',
         labelSize: 18,
-        values: (_u, splits) => splits.map((v) => `${+v.toPrecision(3)}`),
+        grid: { stroke: '#e2e8f0', filter: logSplits },
+        ticks: { filter: logSplits },
+        filter: logSplits,
+        values: (_u, splits) => splits.map((v) => (v === null ? '' : `${+v.toPrecision(3)}`)),
       },
     ],
     series: [
@@ -442,8 +519,10 @@ function renderWindowChart(e) {
         label: 'window',
         stroke: COLORS.window,
         fill: 'rgba(100, 116, 139, 0.35)',
+        fillTo: () => yLo,
         width: 1,
         paths: uPlot.paths.stepped?.({ align: 1 }),
+        points: { show: false },
       },
     ],
     hooks: {
@@ -454,11 +533,28 @@ function renderWindowChart(e) {
           const dpr = window.devicePixelRatio || 1;
           ctx.save();
           ctx.font = `${12 * dpr}px system-ui, sans-serif`;
-          // The median: half the window is at or below it (not drawn: the minimum is unknown).
+          // The median: the lower half of the window is not drawn (its minimum is unknown).
           const xm = u.valToPos(xs[0] ?? 1, 'x', true);
+          ctx.strokeStyle = '#94a3b8';
+          ctx.lineWidth = 1 * dpr;
+          ctx.setLineDash([4 * dpr, 3 * dpr]);
+          ctx.beginPath();
+          ctx.moveTo(xm, top);
+          ctx.lineTo(xm, top + height);
+          ctx.stroke();
+          ctx.setLineDash([]);
           ctx.fillStyle = '#475569';
-          ctx.textAlign = 'right';
-          ctx.fillText('50 % at or below ←', xm - 4 * dpr, top + 14 * dpr);
+          ctx.textAlign = 'left';
+          ctx.fillText('p50', xm + 4 * dpr, top + 14 * dpr);
+          // Each band's share of the window, over the band.
+          ctx.textAlign = 'center';
+          shares.forEach((m, i) => {
+            const from = cdf[i]?.[0] ?? 1;
+            const to = cdf[i + 1]?.[0] ?? 1;
+            const x = u.valToPos(Math.sqrt(from * to), 'x', true);
+            const y = u.valToPos(densities[i] ?? yLo, 'y', true);
+            ctx.fillText(fmtShare(m), x, y - 5 * dpr);
+          });
           // The timeout.
           const xt = u.valToPos(timeout, 'x', true);
           ctx.strokeStyle = COLORS.served;
@@ -470,7 +566,7 @@ function renderWindowChart(e) {
           ctx.fillStyle = COLORS.served;
           const right = xt > u.bbox.left + u.bbox.width * 0.7;
           ctx.textAlign = right ? 'right' : 'left';
-          ctx.fillText(`timeout ${fmtMs(timeout)}`, xt + (right ? -6 : 6) * dpr, top + 32 * dpr);
+          ctx.fillText(`timeout ${fmtMs(timeout)}`, xt + (right ? -6 : 6) * dpr, top + 14 * dpr);
           ctx.restore();
         },
       ],
@@ -480,9 +576,12 @@ function renderWindowChart(e) {
   note.textContent =
     `${(e.samples ?? 0).toLocaleString('en-US')} durations · p50 ${fmtMs(p?.p50)} · p90 ${fmtMs(p?.p90)} · ` +
     `p99 ${fmtMs(p?.p99)} · p99.9 ${fmtMs(p?.p999)} · max ${fmtMs(p?.max)}. ` +
+    'The half below p50 is not drawn (the window’s minimum is not reported). ' +
     (above === null
       ? 'More than half of the window is above the timeout.'
-      : `About ${fmtShare(above)} of the window is above the timeout (target α ${fmtShare(e.alpha)}).`);
+      : above === 0
+        ? 'No duration of the window is above the timeout.'
+        : `About ${fmtShare(above)} of the window is above the timeout (target α ${fmtShare(e.alpha)}).`);
 }
 
 /** @param {HistoryPoint[]} points */
@@ -588,7 +687,11 @@ function renderCycles() {
   facts.push([
     'Next cycle',
     state.nextCycleAt
-      ? h('time', { 'data-until': state.nextCycleAt, datetime: state.nextCycleAt }, '')
+      ? h(
+          'time',
+          { 'data-until': state.nextCycleAt, datetime: state.nextCycleAt },
+          untilText(state.nextCycleAt, Date.now()),
+        )
       : 'running now',
   ]);
   byId('cycle-facts').replaceChildren(
@@ -602,12 +705,16 @@ function renderCycles() {
       .map((c) =>
         h(
           'tr',
-          { class: c.failed > 0 ? 'failed' : c.skipped ? 'skipped' : '', title: c.skipped },
+          { class: c.skipped ? 'skipped' : '', title: c.skipped },
           h('td', {}, String(c.cycle)),
           h('td', {}, ago(c.startedAt)),
           h('td', { class: 'num' }, fmtMs(c.durationMs)),
           h('td', { class: 'num' }, c.skipped ? '–' : String(c.done)),
-          h('td', { class: 'num' }, c.skipped ? '–' : String(c.failed)),
+          h(
+            'td',
+            { class: `num${c.failed > 0 ? ' error-text strong' : ''}` },
+            c.skipped ? '–' : String(c.failed),
+          ),
         ),
       ),
   );
@@ -651,16 +758,10 @@ function renderWorkers() {
 function tick() {
   const now = Date.now();
   for (const el of document.querySelectorAll('[data-ago]')) {
-    const t = Date.parse(el.getAttribute('data-ago') ?? '');
-    el.textContent = Number.isFinite(t) ? `${fmtDuration((now - t) / 1000)} ago` : '';
+    el.textContent = agoText(el.getAttribute('data-ago') ?? '', now);
   }
   for (const el of document.querySelectorAll('[data-until]')) {
-    const t = Date.parse(el.getAttribute('data-until') ?? '');
-    el.textContent = !Number.isFinite(t)
-      ? ''
-      : t > now
-        ? `in ${fmtDuration((t - now) / 1000)}`
-        : 'due now';
+    el.textContent = untilText(el.getAttribute('data-until') ?? '', now);
   }
   if (state.lastSuccessAt !== undefined) {
     byId('updated').textContent = state.paused
@@ -674,6 +775,32 @@ function banner(message) {
   const el = byId('banner');
   el.hidden = message === null;
   el.textContent = message ?? '';
+}
+
+/** Shows a field for the broker's read token in the banner. @param {string} why */
+function askForToken(why) {
+  const el = byId('banner');
+  if (el.querySelector('form')) return; // already asking
+  const input = /** @type {HTMLInputElement} */ (
+    h('input', { type: 'password', 'aria-label': 'Read token', autocomplete: 'off' })
+  );
+  const form = h(
+    'form',
+    { class: 'token-form' },
+    `${why[0]?.toUpperCase() ?? ''}${why.slice(1)} (--read-token). `,
+    input,
+    h('button', { type: 'submit' }, 'Use token'),
+  );
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (input.value) sessionStorage.setItem(TOKEN_KEY, input.value);
+    el.replaceChildren();
+    el.hidden = true;
+    void loop();
+  });
+  el.replaceChildren(form);
+  el.hidden = false;
+  input.focus();
 }
 
 async function refresh() {
@@ -704,8 +831,13 @@ async function refresh() {
     document.body.dataset.loaded = 'true';
   } catch (err) {
     const status = byId('broker-status');
-    status.textContent = 'broker unreachable';
     status.className = 'pill pill-bad';
+    if (err instanceof NeedsTokenError) {
+      status.textContent = 'token needed';
+      askForToken(err.message);
+      return;
+    }
+    status.textContent = 'broker unreachable';
     banner(
       `Cannot read the broker: ${err instanceof Error ? err.message : String(err)}. ` +
         'Showing the last data received; retrying.',
