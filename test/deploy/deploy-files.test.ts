@@ -230,8 +230,8 @@ describe('Dockerfile', () => {
     assert.ok(all.has('JIT_BROKER_HOST') && all.has('JIT_WORKER_HOST'));
   });
 
-  it('every package the image runs is a production dependency', () => {
-    const roots = ['src', 'bin', 'examples/span-generator', 'deploy/docker'];
+  /** The code the image runs: its sources, the CLI, the span generator, the health check. */
+  function runtimeFiles(): string[] {
     const files: string[] = [];
     const walk = (dir: string) => {
       for (const name of readdirSync(join(REPO_ROOT, dir))) {
@@ -242,13 +242,23 @@ describe('Dockerfile', () => {
         }
       }
     };
-    roots.forEach(walk);
+    ['src', 'bin', 'examples/span-generator', 'deploy/docker'].forEach(walk);
+    return files;
+  }
+
+  it('every package the image runs is a production dependency', () => {
     const builtins = new Set(builtinModules);
     const missing: string[] = [];
-    for (const f of files) {
+    for (const f of runtimeFiles()) {
       const text = readFileSync(join(REPO_ROOT, f), 'utf8');
-      for (const m of text.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"./][^'"]*)['"]/g)) {
-        const spec = m[1] as string;
+      const specs = [
+        ...text.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"./][^'"]*)['"]/g),
+        // require('x'), require.resolve('x'), createRequire(…).resolve('x')
+        ...text.matchAll(
+          /(?:\brequire|\brequire\.resolve|\)\.resolve)\(\s*['"]([^'"./][^'"]*)['"]/g,
+        ),
+      ].map((m) => m[1] as string);
+      for (const spec of specs) {
         if (spec.startsWith('node:') || builtins.has(spec)) continue;
         const name = spec.startsWith('@')
           ? spec.split('/').slice(0, 2).join('/')
@@ -259,6 +269,23 @@ describe('Dockerfile', () => {
     }
     assert.deepEqual(missing, [], 'imported by runtime code but not in "dependencies"');
     assert.ok('tsx' in pkg.dependencies, 'tsx runs the TypeScript at run time');
+  });
+
+  it('every file the image’s code imports or reads next to itself is in the image', () => {
+    let checked = 0;
+    for (const f of runtimeFiles()) {
+      const text = readFileSync(join(REPO_ROOT, f), 'utf8');
+      const specs = [
+        ...text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g),
+        ...text.matchAll(/new URL\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*,\s*import\.meta\.url/g),
+      ].map((m) => m[1] as string);
+      for (const spec of specs) {
+        const target = posix.normalize(posix.join(posix.dirname(f), spec));
+        assertInImage(posix.join(image.workdir, target), `${f} → ${spec}`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 50, `${checked} relative imports`);
   });
 });
 
