@@ -90,7 +90,13 @@ export function createInfluxSource(options: Partial<InfluxOptions> = {}): Latenc
     } catch (err) {
       throw new SourceUnavailableError(label, describeFetchError(err));
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      // The time-out also covers reading the body: a server that froze mid-answer is unreachable.
+      text = await res.text();
+    } catch (err) {
+      throw new SourceUnavailableError(label, describeFetchError(err));
+    }
     let body: InfluxResponse;
     try {
       body = JSON.parse(text) as InfluxResponse;

@@ -36,6 +36,20 @@ async function served(url: string, e: string): Promise<string> {
 describe('InfluxDB frozen mid-run, then back', { skip: influxdSkip() }, () => {
   it('keeps serving the last values (stale), workers report the source error, fresh again within a cycle', async () => {
     const influx = await startInfluxd();
+    // Spans first: a cycle on an empty window would serve the no-data rule, not these values.
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const lines: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      lines.push(spanLine('/customer', (10 + (i % 10)) * 1e6, now - BigInt(i) * 1_000_000_000n));
+      lines.push(spanLine('/order', (50 + (i % 20)) * 1e6, now - BigInt(i) * 1_000_000_000n));
+    }
+    try {
+      await influx.createDatabase('tracing');
+      await influx.writeLines('tracing', lines);
+    } catch (err) {
+      await influx.stop();
+      throw err;
+    }
     const endpointsFile = join(dir, 'influx.config');
     writeFileSync(endpointsFile, 'customer\norder\n');
     const broker = await startBroker(
@@ -58,14 +72,6 @@ describe('InfluxDB frozen mid-run, then back', { skip: influxdSkip() }, () => {
       ),
     );
     try {
-      await influx.createDatabase('tracing');
-      const now = BigInt(Date.now()) * 1_000_000n;
-      const lines: string[] = [];
-      for (let i = 0; i < 200; i++) {
-        lines.push(spanLine('/customer', (10 + (i % 10)) * 1e6, now - BigInt(i) * 1_000_000_000n));
-        lines.push(spanLine('/order', (50 + (i % 20)) * 1e6, now - BigInt(i) * 1_000_000_000n));
-      }
-      await influx.writeLines('tracing', lines);
       const before = await waitFor(async () => {
         const v = await endpoints(broker.url);
         return [...v.values()].every((e) => e.status === 'fresh') && v.size === 2 ? v : undefined;
