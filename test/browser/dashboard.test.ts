@@ -19,7 +19,10 @@ declare const window: {
   getComputedStyle(el: unknown): { backgroundColor: string };
   __xss?: number;
 };
-declare const document: { querySelector(selector: string): { textContent: string | null } | null };
+declare const document: {
+  querySelector(selector: string): { textContent: string | null } | null;
+  documentElement: { scrollWidth: number };
+};
 interface Canvas {
   width: number;
   height: number;
@@ -208,6 +211,13 @@ describe('dashboard in headless Chromium', { skip: chromiumSkip() }, () => {
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    // A smaller laptop screen: the charts stack, nothing overflows the page.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-1280.png'), fullPage: true });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(overflow <= 1280, `page is ${overflow} px wide at 1280`);
+    await page.setViewportSize({ width: 1440, height: 900 });
   });
 
   it('shows the stale endpoint’s failed attempts in its detail', async () => {

@@ -36,6 +36,8 @@ const REFRESH_MS = Math.max(
   1000,
   Number(new URLSearchParams(location.search).get('refresh')) || 5000,
 );
+/** Most history points fetched for the chart. */
+const HISTORY_LIMIT = 10_000;
 const COLORS = {
   served: '#1d4ed8',
   p50: '#15803d',
@@ -352,6 +354,15 @@ function renderHistoryChart(points) {
     points.length === 0
       ? 'No computation in this range yet.'
       : 'Nothing to draw yet: every attempt in this range failed before a value existed.';
+  const first = points[0];
+  byId('history-note').textContent =
+    first === undefined
+      ? ''
+      : `${points.length.toLocaleString('en-US')} computations since ${new Date(first.at).toLocaleString()}` +
+        (points.length >= HISTORY_LIMIT
+          ? ` (the most recent ${HISTORY_LIMIT.toLocaleString('en-US')}: choose a shorter range to see all)`
+          : '') +
+        '. Drag to zoom, double-click to reset.';
   if (!drawable) {
     historyChart?.destroy();
     historyChart = undefined;
@@ -645,7 +656,7 @@ async function renderDetail() {
   if (key !== state.historyKey) {
     const sinceMs = Date.now() - range;
     const res = await getJson(
-      `/v1/endpoints/${encodeURIComponent(e.endpoint)}/history?limit=10000&sinceMs=${sinceMs}`,
+      `/v1/endpoints/${encodeURIComponent(e.endpoint)}/history?limit=${HISTORY_LIMIT}&sinceMs=${sinceMs}`,
     );
     state.history = /** @type {{ points: HistoryPoint[] }} */ (res).points;
     state.historyKey = key;
@@ -732,17 +743,18 @@ function renderWorkers() {
           {},
           h('span', { class: 'worker-url' }, w.url),
           h('br'),
-          h('span', { class: 'muted small' }, w.id.slice(0, 8)),
-        ),
-        h('td', {}, ago(w.lastHeartbeatAt)),
-        h('td', { class: 'num' }, String(w.jobsDone)),
-        h('td', { class: `num${w.jobsFailed > 0 ? ' error-text' : ''}` }, String(w.jobsFailed)),
-        h(
-          'td',
-          {},
           w.busy
             ? h('span', { class: 'badge badge-busy' }, `busy ${w.inFlight}/${w.concurrency}`)
             : h('span', { class: 'badge badge-idle' }, 'idle'),
+          ' ',
+          h('span', { class: 'muted small' }, w.id.slice(0, 8)),
+        ),
+        h('td', {}, ago(w.lastHeartbeatAt)),
+        h(
+          'td',
+          { class: 'num' },
+          `${w.jobsDone} / `,
+          h('span', { class: w.jobsFailed > 0 ? 'error-text' : '' }, String(w.jobsFailed)),
         ),
       ),
     ),
