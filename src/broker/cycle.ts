@@ -140,7 +140,13 @@ export class CycleRunner {
         used.add(worker.id);
         return callWorker(worker, jobFor(store, config, endpoint), callTimeoutFor(worker, config));
       },
-      onUnreachable: (worker, error) => registry.evict(worker.id, error),
+      onUnreachable: (worker, error, endpoint) =>
+        registry.evict(worker.id, `${error} (while computing "${endpoint}")`),
+      onAttemptFailed: (worker, endpoint, error, retry) =>
+        log.warn(
+          { endpoint, workerId: worker.id, workerUrl: worker.url, err: error, retry },
+          retry ? 'worker call failed; retrying on another worker' : 'worker call failed',
+        ),
       onResult: (r) => {
         if (r.ok && r.outcome.reply.timeoutMs > config.maxAcceptedMs) {
           // A worker that answers something implausible (a bug, or a rogue) changes nothing.
@@ -177,7 +183,7 @@ export class CycleRunner {
         } else {
           store.recordFailure(r.endpoint, r.error, r.at);
           log.warn(
-            { endpoint: r.endpoint, err: r.error },
+            { endpoint: r.endpoint, workerIds: r.workerIds, err: r.error },
             'computation failed; keeping the previous value',
           );
           summary.failed++;

@@ -11,14 +11,23 @@ export type JobResult =
       /** When the answer came back. */
       at: Date;
     }
-  | { endpoint: string; ok: false; error: string; at: Date };
+  | {
+      endpoint: string;
+      ok: false;
+      error: string;
+      at: Date;
+      /** The workers that tried, in order (the last one gave `error`); empty if none could. */
+      workerIds: string[];
+    };
 
 export interface DispatchOptions {
   /** Attempts per endpoint, each on a different worker. */
   maxAttempts: number;
   call: (worker: WorkerRecord, endpoint: string) => Promise<CallOutcome>;
   /** Called when a worker failed to answer; the dispatcher stops using it at once. */
-  onUnreachable: (worker: WorkerRecord, error: string) => void;
+  onUnreachable: (worker: WorkerRecord, error: string, endpoint: string) => void;
+  /** Called for every failed attempt, before the job is retried elsewhere or given up. */
+  onAttemptFailed?: (worker: WorkerRecord, endpoint: string, error: string, retry: boolean) => void;
   /** Called with each final result as soon as it is known (so values are stored without waiting). */
   onResult?: (result: JobResult) => void;
 }
@@ -26,6 +35,7 @@ export interface DispatchOptions {
 interface Job {
   endpoint: string;
   attempts: number;
+  /** Worker ids in the order they tried (a Set keeps insertion order). */
   tried: Set<string>;
   lastError: string;
 }
@@ -95,9 +105,21 @@ export async function dispatch(
       } else {
         worker.jobsFailed++;
         job.lastError = outcome.error;
-        if (outcome.evict && alive.delete(worker.id)) opts.onUnreachable(worker, outcome.error);
-        if (job.attempts < opts.maxAttempts && canStillRun(job)) queue.push(job);
-        else finish({ endpoint: job.endpoint, ok: false, error: job.lastError, at: new Date() });
+        if (outcome.evict && alive.delete(worker.id)) {
+          opts.onUnreachable(worker, outcome.error, job.endpoint);
+        }
+        const retry = job.attempts < opts.maxAttempts && canStillRun(job);
+        opts.onAttemptFailed?.(worker, job.endpoint, outcome.error, retry);
+        if (retry) queue.push(job);
+        else {
+          finish({
+            endpoint: job.endpoint,
+            ok: false,
+            error: job.lastError,
+            at: new Date(),
+            workerIds: [...job.tried],
+          });
+        }
       }
       notify();
     }
@@ -113,6 +135,7 @@ export async function dispatch(
       ok: false,
       error: job.lastError || 'no worker could take the job',
       at: new Date(),
+      workerIds: [...job.tried],
     });
   }
   return results;

@@ -63,7 +63,13 @@ export class Registration {
       const max = this.opts.retryMaxMs ?? 5000;
       const delay = Math.min(max, base * 2 ** Math.min(this.failures - 1, 16));
       this.opts.log.warn(
-        { err: describe(err), retryInMs: delay, broker: this.opts.brokerUrl },
+        {
+          err: describe(err),
+          retryInMs: delay,
+          broker: this.opts.brokerUrl,
+          workerId: this.id,
+          url: this.opts.advertiseUrl,
+        },
         'broker unreachable; will retry',
       );
       this.schedule(delay * (0.75 + Math.random() * 0.5));
@@ -113,7 +119,10 @@ export class Registration {
       await res.body?.cancel();
       this.opts.log.info({ workerId: this.id }, 'unregistered from broker');
     } catch (err) {
-      this.opts.log.warn({ err: describe(err) }, 'could not unregister from broker');
+      this.opts.log.warn(
+        { err: describe(err), workerId: this.id, broker: this.opts.brokerUrl },
+        'could not unregister from broker',
+      );
     }
     this.id = undefined;
   }
