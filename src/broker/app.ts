@@ -1,6 +1,6 @@
 // Broker app factory: wires store, registry, cycle runner and routes. Listening is the caller's job.
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { installErrorHandlers } from '../core/http-errors.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import type { TimeoutStore } from '../store/types.ts';
@@ -37,7 +37,7 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     routerOptions: { maxParamLength: 2048 },
     // Callers ask on their hot path, thousands of times a second: two log lines per request
     // would cost more than the answer. Errors, registrations and cycles are still logged.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   installErrorHandlers(app);
   const ownStore = deps.store === undefined;
