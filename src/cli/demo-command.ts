@@ -63,6 +63,8 @@ export function demoCommand(): Command {
           `JustInTimeout demo: broker on ${u}, workers on ${workers.map((w) => w.url).join(' and ')}`,
           `endpoints (${endpointsFile}): ${DEMO_ENDPOINTS.join(', ')}; source: seed-sample (522 sample durations)`,
           '',
+          `Dashboard: ${u}/    API docs: ${u}/docs    Prometheus metrics: ${u}/metrics`,
+          '',
           'Try:',
           `  curl '${u}/gettimeout?url=customer'     # served timeout, ms (text, the original API)`,
           `  curl '${u}/getendpoints'`,
