@@ -30,6 +30,12 @@ export interface TrainOutcome {
   stoppedBy: StopReason;
 }
 
+/** Progress callbacks, for benchmarks (durations in ms). */
+export interface TrainHooks {
+  onBuilt?(ms: number): void;
+  onEpochEnd?(epoch: number, loss: number, ms: number): void;
+}
+
 let ready: Promise<void> | undefined;
 
 /** CPU backend, production mode (no console hints), fast filter gradient. Once per thread. */
@@ -97,12 +103,16 @@ export async function trainForecaster(
   pairs: { x: Float32Array; y: Float32Array; count: number },
   opts: ModelOptions,
   deadlineMs = Number.POSITIVE_INFINITY,
+  hooks: TrainHooks = {},
 ): Promise<TrainOutcome> {
   await prepareTfjs();
   if (pairs.count === 0 || Date.now() >= deadlineMs) {
     return { model: null, epochs: 0, loss: null, stoppedBy: 'budget' };
   }
+  let mark = performance.now();
   const model = buildForecaster(opts);
+  hooks.onBuilt?.(performance.now() - mark);
+  mark = performance.now();
   const xs = tf.tensor(pairs.x, [pairs.count, ...INPUT_SHAPE]);
   const ys = tf.tensor(pairs.y, [pairs.count, 1]);
   const uniform = seededUniform(opts.seed + 3);
@@ -143,6 +153,8 @@ export async function trainForecaster(
       }
       epochs++;
       const loss = Number(history.history.loss?.[0]);
+      hooks.onEpochEnd?.(epochs, loss, performance.now() - mark);
+      mark = performance.now();
       if (!Number.isFinite(loss)) {
         stoppedBy = 'diverged';
         break;

@@ -18,6 +18,7 @@ export type FallbackReason = 'no-data' | 'few-samples' | 'budget' | 'diverged' |
 export interface SeedStrategy extends TimeoutStrategy {
   readonly budgetMs: number;
   readonly options: Readonly<SeedOptions>;
+  compute(input: StrategyInput): Promise<StrategyResult>;
   /** Releases this strategy's share of the training threads. */
   close(): Promise<void>;
 }
