@@ -44,9 +44,15 @@ export class Computer {
     this.strategy(config.strategy);
   }
 
-  /** The default strategy's time budget (ms), announced to the broker; undefined for fast ones. */
+  /**
+   * The longest time budget (ms) among the default strategy and every strategy given options,
+   * announced to the broker so that its call timeout fits any job a per-endpoint setting may
+   * name; undefined when all of them are fast.
+   */
   get maxJobMs(): number | undefined {
-    return this.strategy(this.config.strategy).budgetMs;
+    const names = new Set([this.config.strategy, ...Object.keys(this.config.strategyOptions)]);
+    const budgets = [...names].map((n) => this.strategy(n).budgetMs).filter((b) => b !== undefined);
+    return budgets.length > 0 ? Math.max(...budgets) : undefined;
   }
 
   /** Releases what the strategies hold (the seed forecaster's training threads). */
