@@ -1,12 +1,11 @@
 // Cycle benchmark: recomputing N endpoints × M spans from a real influxd (quantile, 2 worker
 // processes) against merely fetching the same windows with the same parallelism.
 // Usage: node --import tsx benchmarks/cycle/run.ts [--endpoints 1000] [--spans 5000] [--cycles 3]
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createInfluxSource } from '../../src/sources/influxdb.ts';
+import { startJit, stopAll } from '../lib/processes.ts';
 import { spanLine, startInfluxd } from '../../test/helpers/influxd.ts';
 
 const rest = process.argv.slice(2);
@@ -18,29 +17,8 @@ const endpointCount = opt('endpoints', 1000);
 const spans = opt('spans', 5000);
 const cycles = opt('cycles', 3);
 const lanes = 2; // two workers, one job each at a time
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'jit-cycle-bench-'));
-const children: ChildProcess[] = [];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-
-function jit(argv: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [join(root, 'bin/jit.js'), ...argv], {
-      cwd: root,
-      env: { ...process.env, JIT_STORE: ':memory:' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(p);
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-      if (m) resolve(m[1] as string);
-      if (out.length > 100_000) out = out.slice(-1000);
-    });
-    p.once('exit', (code) => reject(new Error(`jit ${argv[0]} exited with ${code}`)));
-  });
-}
 
 const influx = await startInfluxd();
 try {
@@ -86,7 +64,7 @@ try {
   // Full cycles: broker + 2 worker processes, quantile strategy.
   const endpointsFile = join(dir, 'endpoints.config');
   writeFileSync(endpointsFile, names.join('\n'));
-  const broker = await jit([
+  const broker = await startJit([
     'broker',
     '--port',
     '0',
@@ -96,7 +74,7 @@ try {
     '500',
   ]);
   for (let i = 0; i < lanes; i++) {
-    await jit([
+    await startJit([
       'worker',
       '--port',
       '0',
@@ -133,7 +111,7 @@ try {
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 } finally {
-  for (const c of children) c.kill('SIGTERM');
+  stopAll();
   await influx.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,11 +1,10 @@
 // Load benchmark: autocannon on /gettimeout while cycles run (broker + 2 workers, separate processes).
 // Usage: node --import tsx benchmarks/load/run.ts [--seconds 60] [--endpoints 1000] [--connections 10]
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { startJit, stopAll } from '../lib/processes.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number) => {
@@ -15,36 +14,13 @@ const arg = (name: string, def: number) => {
 const seconds = arg('seconds', 60);
 const endpointCount = arg('endpoints', 1000);
 const connections = arg('connections', 10);
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'jit-load-'));
-const children: ChildProcess[] = [];
-
-/** Starts `jit …` and resolves with the URL it prints when listening. */
-function jit(argv: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [join(root, 'bin/jit.js'), ...argv], {
-      cwd: root,
-      env: { ...process.env, JIT_STORE: ':memory:' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(p);
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-      if (m) resolve(m[1] as string);
-      if (out.length > 1_000_000) out = out.slice(-10_000);
-    });
-    p.stderr.on('data', (d: Buffer) => process.stderr.write(d));
-    p.once('exit', (code) => reject(new Error(`jit ${argv[0]} exited with ${code}`)));
-  });
-}
 
 try {
   const names = Array.from({ length: endpointCount }, (_, i) => `/api/service-${i}`);
   const endpointsFile = join(dir, 'endpoints.config');
   writeFileSync(endpointsFile, names.join('\n'));
-  const broker = await jit([
+  const broker = await startJit([
     'broker',
     '--port',
     '0',
@@ -54,7 +30,7 @@ try {
     '1000',
   ]);
   for (let i = 0; i < 2; i++) {
-    await jit([
+    await startJit([
       'worker',
       '--port',
       '0',
@@ -114,6 +90,6 @@ try {
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 } finally {
-  for (const c of children) c.kill('SIGTERM');
+  stopAll();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,12 +1,11 @@
 // Serving benchmark: the broker's read routes against a bare Fastify route, same autocannon settings,
 // one run; then the broker's memory with the store it serves.
 // Usage: node --import tsx benchmarks/serving/run.ts STORE.db ENDPOINTS.config [--seconds 20] [--connections 10] [--rounds 3]
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { ROOT, startListening, stopAll } from '../lib/processes.ts';
 
 const [storePath, listPath, ...rest] = process.argv.slice(2);
 if (!storePath || !listPath)
@@ -18,23 +17,6 @@ const opt = (name: string, def: number) => {
 const seconds = opt('seconds', 20);
 const connections = opt('connections', 10);
 const rounds = opt('rounds', 3);
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const children: ChildProcess[] = [];
-
-function start(argv: string[]): Promise<{ url: string; pid: number }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, argv, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(p);
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-      if (m) resolve({ url: m[1] as string, pid: p.pid as number });
-      if (out.length > 100_000) out = out.slice(-1000);
-    });
-    p.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}`)));
-  });
-}
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -55,9 +37,13 @@ async function cannon(url: string, paths: string[]) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 try {
-  const bare = await start(['--import', 'tsx', join(root, 'benchmarks/serving/bare-server.ts')]);
-  const broker = await start([
-    join(root, 'bin/jit.js'),
+  const bare = await startListening([
+    '--import',
+    'tsx',
+    join(ROOT, 'benchmarks/serving/bare-server.ts'),
+  ]);
+  const broker = await startListening([
+    join(ROOT, 'bin/jit.js'),
     'broker',
     '--port',
     '0',
@@ -123,5 +109,5 @@ try {
     )}\n`,
   );
 } finally {
-  for (const c of children) c.kill('SIGTERM');
+  stopAll();
 }
