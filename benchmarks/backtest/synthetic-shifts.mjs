@@ -11,12 +11,12 @@ const start = 1.7e18;
 const rate = 5; // req/s
 const N = 60000;
 const gens = {
-  lognormal: (i) => lognormal(3, 0.5),
-  pareto: (i) => pareto(10, 2.5),
+  lognormal: (_i) => lognormal(3, 0.5),
+  pareto: (_i) => pareto(10, 2.5),
   steps: (i) => lognormal(3, 0.4) * (Math.floor(i / 6000) % 3 === 1 ? 4 : 1),
   spikes: (i) => lognormal(3, 0.4) * (i % 10000 > 9400 ? 10 : 1),
   drift: (i) => lognormal(3 + Math.sin(i / 3000), 0.4),
-  bimodal: (i) => (r() < 0.03 ? lognormal(6, 0.3) : lognormal(2.5, 0.3)),
+  bimodal: (_i) => (r() < 0.03 ? lognormal(6, 0.3) : lognormal(2.5, 0.3)),
 };
 const rows = [];
 for (const [name, g] of Object.entries(gens)) {
