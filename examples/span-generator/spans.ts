@@ -56,16 +56,7 @@ export const PROFILES: readonly EndpointProfile[] = [
 ];
 
 /** A seeded PRNG (mulberry32) answering numbers in [0, 1), so generated traces are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededUniform as prng } from '../../src/core/random.ts';
 
 /** A standard normal variate (Box–Muller). */
 function normal(rand: () => number): number {

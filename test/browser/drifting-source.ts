@@ -1,19 +1,8 @@
 // A LatencySource for dashboard tests: heavy-tailed latency whose level drifts with every read,
 // deterministic (seeded), and an outage switch per endpoint.
 import { SourceUnavailableError } from '../../src/core/errors.ts';
+import { seededUniform as prng } from '../../src/core/random.ts';
 import type { FetchOptions, LatencySource, LatencyWindow } from '../../src/sources/types.ts';
-
-/** mulberry32: a small seeded PRNG, so every run draws the same windows. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface DriftingSource extends LatencySource {
   /** Endpoints whose reads fail (the source is "unreachable" for them). */

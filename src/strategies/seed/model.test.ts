@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { installFastConv2DBackpropFilter } from './conv-backprop-filter.ts';
 import { disposeForecaster, predictWindows, trainForecaster, type ModelOptions } from './model.ts';
 import { orthogonalMatrix } from './orthogonal.ts';
-import { seededNormal, seededPermutation, seededUniform } from './random.ts';
+import { seededNormal, seededUniform } from '../../core/random.ts';
+import { seededPermutation } from './random.ts';
 import { normalise, trainingPairs } from './steps.ts';
 
 const fast: ModelOptions = {

@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { installFastConv2DBackpropFilter } from './conv-backprop-filter.ts';
 import { orthogonalMatrix } from './orthogonal.ts';
-import { seededPermutation, seededUniform } from './random.ts';
+import { seededUniform } from '../../core/random.ts';
+import { seededPermutation } from './random.ts';
 import { INPUT_SHAPE, WINDOW_LENGTH } from './steps.ts';
 
 /** The training knobs (see options.ts for their meaning and defaults). */

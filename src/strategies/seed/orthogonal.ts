@@ -1,5 +1,5 @@
 // Seeded orthogonal matrices (Keras' Orthogonal initializer) by Gram–Schmidt, without tfjs' slow QR.
-import { seededNormal, seededUniform } from './random.ts';
+import { seededNormal, seededUniform } from '../../core/random.ts';
 
 /**
  * A `rows × cols` matrix, row-major, whose rows (when rows ≤ cols) or columns (otherwise) are
