@@ -4,9 +4,21 @@ import { brokerConfig } from '../broker/config.ts';
 import { startBroker } from '../broker/run.ts';
 import { cliLoggerOptions } from '../core/logger.ts';
 import { closeOnSignals } from '../core/process.ts';
-import { defined, num, opt, tokenFrom, withFlagNames } from './options.ts';
+import { defined, num, opt, tokenFrom, tokenOptions, withFlagNames } from './options.ts';
 
 export function brokerCommand(): Command {
+  const [workerToken, workerTokenFile] = tokenOptions(
+    'worker',
+    'token workers must present (default: none, open)',
+  );
+  const [adminToken, adminTokenFile] = tokenOptions(
+    'admin',
+    'token for the admin routes (default: none, open)',
+  );
+  const [readToken, readTokenFile] = tokenOptions(
+    'read',
+    'token for reads (default: none, reads are open)',
+  );
   return new Command('broker')
     .description(
       'run the broker: reads the endpoint list, hands computations to workers, serves timeouts',
@@ -196,48 +208,12 @@ export function brokerCommand(): Command {
         '120',
       ),
     )
-    .addOption(
-      opt(
-        '--worker-token <token>',
-        'token workers must present (default: none, open)',
-        'JIT_WORKER_TOKEN',
-      ),
-    )
-    .addOption(
-      opt(
-        '--worker-token-file <file>',
-        'read the worker token from this file (default: none)',
-        'JIT_WORKER_TOKEN_FILE',
-      ),
-    )
-    .addOption(
-      opt(
-        '--admin-token <token>',
-        'token for the admin routes (default: none, open)',
-        'JIT_ADMIN_TOKEN',
-      ),
-    )
-    .addOption(
-      opt(
-        '--admin-token-file <file>',
-        'read the admin token from this file (default: none)',
-        'JIT_ADMIN_TOKEN_FILE',
-      ),
-    )
-    .addOption(
-      opt(
-        '--read-token <token>',
-        'token for reads (default: none, reads are open)',
-        'JIT_READ_TOKEN',
-      ),
-    )
-    .addOption(
-      opt(
-        '--read-token-file <file>',
-        'read the read token from this file (default: none)',
-        'JIT_READ_TOKEN_FILE',
-      ),
-    )
+    .addOption(workerToken)
+    .addOption(workerTokenFile)
+    .addOption(adminToken)
+    .addOption(adminTokenFile)
+    .addOption(readToken)
+    .addOption(readTokenFile)
     .action(async (o: Record<string, string | undefined>) => {
       const config = withFlagNames(
         () =>

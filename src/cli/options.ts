@@ -61,6 +61,19 @@ export function withFlagNames<T>(build: () => T, overrides: Record<string, strin
   }
 }
 
+/** `--<scope>-token` and `--<scope>-token-file` (with JIT_<SCOPE>_TOKEN[_FILE]); read with tokenFrom. */
+export function tokenOptions(scope: string, description: string): [Option, Option] {
+  const env = `JIT_${scope.toUpperCase()}_TOKEN`;
+  return [
+    opt(`--${scope}-token <token>`, description, env),
+    opt(
+      `--${scope}-token-file <file>`,
+      `read the ${scope} token from this file (default: none)`,
+      `${env}_FILE`,
+    ),
+  ];
+}
+
 /**
  * A token given directly or in a file (trimmed). Both at once, or a file that cannot be read,
  * is a config problem: answered as a value the schema rejects with that message.

@@ -8,7 +8,7 @@ import type { LatencySource } from '../sources/types.ts';
 import { DEFAULT_STRATEGY, createStrategy, strategyNames } from '../strategies/registry.ts';
 import { workerConfig } from '../worker/config.ts';
 import { startWorker } from '../worker/run.ts';
-import { bool, defined, num, opt, tokenFrom, withFlagNames } from './options.ts';
+import { bool, defined, num, opt, tokenFrom, tokenOptions, withFlagNames } from './options.ts';
 
 /** The original's BROKER_IP / INFLUX_IP, turned into URLs on the original's fixed ports. */
 function legacyUrl(envName: string, port: number): string | undefined {
@@ -34,6 +34,10 @@ function strategyOptionsFrom(json: string | undefined, sigmaK: number | undefine
 }
 
 export function workerCommand(): Command {
+  const [workerToken, workerTokenFile] = tokenOptions(
+    'worker',
+    'token the broker asks of workers (default: none)',
+  );
   return new Command('worker')
     .description('run a worker: registers with the broker and computes timeouts on request')
     .addOption(
@@ -68,20 +72,8 @@ export function workerCommand(): Command {
         'JIT_NO_REGISTER',
       ),
     )
-    .addOption(
-      opt(
-        '--worker-token <token>',
-        'token the broker asks of workers (default: none)',
-        'JIT_WORKER_TOKEN',
-      ),
-    )
-    .addOption(
-      opt(
-        '--worker-token-file <file>',
-        'read the worker token from this file (default: none)',
-        'JIT_WORKER_TOKEN_FILE',
-      ),
-    )
+    .addOption(workerToken)
+    .addOption(workerTokenFile)
     .addOption(opt('--heartbeat-ms <ms>', 'heartbeat period, in ms', 'JIT_HEARTBEAT_MS', '10000'))
     .addOption(
       opt(
