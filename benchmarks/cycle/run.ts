@@ -1,10 +1,13 @@
 // Cycle benchmark: recomputing N endpoints × M spans from a real influxd (quantile, 2 worker
 // processes) against merely fetching the same windows with the same parallelism.
-// Usage: node --import tsx benchmarks/cycle/run.ts [--endpoints 1000] [--spans 5000] [--cycles 3]
+// Also fetches the windows in batches (one InfluxQL query per batch, GROUP BY the tag), to see
+// whether batching would move the limit.
+// Usage: node --import tsx benchmarks/cycle/run.ts [--endpoints 1000] [--spans 5000] [--cycles 3] [--batch 20]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInfluxSource } from '../../src/sources/influxdb.ts';
+import { quoteIdentifier, quoteString } from '../../src/sources/influxql.ts';
 import { startJit, stopAll } from '../lib/processes.ts';
 import { spanLine, startInfluxd } from '../../test/helpers/influxd.ts';
 
@@ -16,6 +19,7 @@ const opt = (name: string, def: number) => {
 const endpointCount = opt('endpoints', 1000);
 const spans = opt('spans', 5000);
 const cycles = opt('cycles', 3);
+const batchSize = opt('batch', 20);
 const lanes = 2; // two workers, one job each at a time
 const dir = mkdtempSync(join(tmpdir(), 'jit-cycle-bench-'));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -61,6 +65,44 @@ try {
   const fetchMs: number[] = [];
   for (let i = 0; i < cycles; i++) fetchMs.push(await fetchOnce());
 
+  // Fetch only, batched: one query per `batchSize` endpoints, one series per endpoint.
+  const batchQuery = (batch: string[]) =>
+    `SELECT "duration" FROM "span" WHERE time >= now() - 48h AND (` +
+    batch.map((n) => `${quoteIdentifier('http.url')} = ${quoteString(n)}`).join(' OR ') +
+    `) GROUP BY ${quoteIdentifier('http.url')} ORDER BY time DESC LIMIT ${spans}`;
+  const fetchBatch = async (batch: string[]) => {
+    const res = await fetch(`${influx.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ db: 'tracing', epoch: 'ns', q: batchQuery(batch) }).toString(),
+    });
+    const body = (await res.json()) as {
+      results: { series?: { values: [number, number][] }[] }[];
+    };
+    const series = body.results[0]?.series ?? [];
+    // The same data as the per-endpoint queries, or the comparison means nothing.
+    if (series.length !== batch.length || series.some((x) => x.values.length !== spans)) {
+      throw new Error(`batched query answered ${series.length} series for ${batch.length} names`);
+    }
+    for (const x of series) x.values.map((row) => row[1] * 1e-6).reverse();
+  };
+  const fetchBatchedOnce = async () => {
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: lanes }, async () => {
+        while (next < names.length) {
+          const batch = names.slice(next, next + batchSize);
+          next += batchSize;
+          await fetchBatch(batch);
+        }
+      }),
+    );
+    return performance.now() - started;
+  };
+  const fetchBatchedMs: number[] = [];
+  for (let i = 0; i < cycles; i++) fetchBatchedMs.push(await fetchBatchedOnce());
+
   // Full cycles: broker + 2 worker processes, quantile strategy.
   const endpointsFile = join(dir, 'endpoints.config');
   writeFileSync(endpointsFile, names.join('\n'));
@@ -105,9 +147,13 @@ try {
     lanes,
     fetchOnlyMs: fetchMs.map(Math.round),
     cycleMs,
+    batchSize,
+    fetchBatchedMs: fetchBatchedMs.map(Math.round),
     medianFetchMs: Math.round(median(fetchMs)),
+    medianFetchBatchedMs: Math.round(median(fetchBatchedMs)),
     medianCycleMs: median(cycleMs),
     ratio: median(cycleMs) / median(fetchMs),
+    ratioToBatched: median(cycleMs) / median(fetchBatchedMs),
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 } finally {

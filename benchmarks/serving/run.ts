@@ -1,107 +1,157 @@
-// Serving benchmark: the broker's read routes against a bare Fastify route, same autocannon settings,
-// one run; then the broker's memory with the store it serves.
-// Usage: node --import tsx benchmarks/serving/run.ts STORE.db ENDPOINTS.config [--seconds 20] [--connections 10] [--rounds 3]
+// Serving benchmark: the broker's read routes against bare Fastify routes, same autocannon
+// settings, interleaved rounds in one run; then the broker's memory with the store it serves.
+// Usage: node --import tsx benchmarks/serving/run.ts STORE.db ENDPOINTS.config
+//          [--seconds 10] [--connections 10] [--rounds 5] [--no-pin]
 import { readFileSync, statSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { ROOT, startListening, stopAll } from '../lib/processes.ts';
+import {
+  canPin,
+  cpuSeconds,
+  memoryMb,
+  pinSelf,
+  ROOT,
+  startListening,
+  stopAll,
+} from '../lib/processes.ts';
 
 const [storePath, listPath, ...rest] = process.argv.slice(2);
 if (!storePath || !listPath)
-  throw new Error('usage: run.ts STORE.db ENDPOINTS.config [--seconds N]');
+  throw new Error('usage: run.ts STORE.db ENDPOINTS.config [--seconds N] [--rounds N]');
 const opt = (name: string, def: number) => {
   const i = rest.indexOf(`--${name}`);
   return i === -1 ? def : Number(rest[i + 1]);
 };
-const seconds = opt('seconds', 20);
+const seconds = opt('seconds', 10);
 const connections = opt('connections', 10);
-const rounds = opt('rounds', 3);
+const rounds = opt('rounds', 5);
+// Servers on core 0, autocannon (this process) on core 1: on a 2-core machine, unpinned runs
+// swing by 2× as the scheduler moves the two around.
+const pin = !rest.includes('--no-pin') && canPin();
+const serverCpu = pin ? { cpu: 0 } : {};
 
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Server CPU time per answered request (µs): steadier than requests/s on a shared machine. */
+  cpuUs: number;
 }
 
-async function cannon(url: string, paths: string[]) {
+async function cannon(url: string, paths: string[], pid: number): Promise<Run> {
+  const cpu0 = cpuSeconds(pid);
   const r = await autocannon({
     url,
     connections,
     duration: seconds,
     requests: paths.map((path) => ({ method: 'GET', path })),
   });
+  const cpu1 = cpuSeconds(pid);
   if (r.errors || r.non2xx) throw new Error(`${url}: ${r.errors} errors, ${r.non2xx} non-2xx`);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    cpuUs: ((cpu1 - cpu0) * 1e6) / r.requests.total,
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const round1 = (x: number) => Math.round(x * 10) / 10;
 
 try {
-  const bare = await startListening([
-    '--import',
-    'tsx',
-    join(ROOT, 'benchmarks/serving/bare-server.ts'),
-  ]);
-  const broker = await startListening([
-    join(ROOT, 'bin/jit.js'),
-    'broker',
-    '--port',
-    '0',
-    '--store',
-    storePath,
-    '--endpoints',
-    listPath,
-    '--cycle-pause-ms',
-    '3600000',
-  ]);
+  if (pin) pinSelf(1);
+  const started = Date.now();
+  const broker = await startListening(
+    [
+      join(ROOT, 'bin/jit.js'),
+      'broker',
+      '--port',
+      '0',
+      '--store',
+      storePath,
+      '--endpoints',
+      listPath,
+      '--cycle-pause-ms',
+      '3600000',
+    ],
+    serverCpu,
+  );
+  const startupMs = Date.now() - started;
+  const atStart = memoryMb(broker.pid);
+  const bare = await startListening(
+    ['--import', 'tsx', join(ROOT, 'benchmarks/serving/bare-server.ts')],
+    serverCpu,
+  );
   const names = readFileSync(listPath, 'utf8').split('\n').filter(Boolean);
   const sample = names.filter((_, i) => i % Math.max(1, Math.floor(names.length / 200)) === 0);
   const targets = {
-    bare: { url: bare.url, paths: ['/constant'] },
+    bare: { ...bare, paths: ['/constant'] },
+    bareJson: { ...bare, paths: ['/constant-json'] },
     gettimeout: {
-      url: broker.url,
+      ...broker,
       paths: sample.map((n) => `/gettimeout?url=${encodeURIComponent(n)}`),
     },
     v1timeouts: {
-      url: broker.url,
+      ...broker,
       paths: sample.map((n) => `/v1/timeouts/${encodeURIComponent(n)}`),
     },
   };
-  const runs: Record<string, { rps: number; p50: number; p99: number }[]> = {
-    bare: [],
-    gettimeout: [],
-    v1timeouts: [],
-  };
+  type Name = keyof typeof targets;
+  const runs = Object.fromEntries(Object.keys(targets).map((k) => [k, [] as Run[]])) as Record<
+    Name,
+    Run[]
+  >;
+  // A short warm-up of each (JIT compilation), not counted.
+  for (const t of Object.values(targets)) {
+    await autocannon({ url: t.url, connections, duration: 2, requests: [{ path: t.paths[0] }] });
+  }
   for (let round = 0; round < rounds; round++) {
-    // Interleaved, so that a machine-wide slowdown hits all three alike.
-    for (const [name, t] of Object.entries(targets)) runs[name]?.push(await cannon(t.url, t.paths));
+    // Interleaved, so that a machine-wide slowdown hits all of them alike.
+    for (const [name, t] of Object.entries(targets) as [Name, (typeof targets)[Name]][]) {
+      runs[name].push(await cannon(t.url, t.paths, t.pid));
+    }
   }
   const summary = Object.fromEntries(
     Object.entries(runs).map(([name, rs]) => [
       name,
       {
-        rps: median(rs.map((r) => r.rps)),
+        rps: Math.round(median(rs.map((r) => r.rps))),
         p50: median(rs.map((r) => r.p50)),
         p99: median(rs.map((r) => r.p99)),
+        cpuUsPerRequest: round1(median(rs.map((r) => r.cpuUs))),
+        rpsRuns: rs.map((r) => Math.round(r.rps)),
       },
     ]),
-  ) as Record<string, { rps: number; p50: number; p99: number }>;
-  const ratio = (name: string) => ({
-    rpsRatio: (summary[name]?.rps ?? 0) / (summary.bare?.rps ?? 1),
-    p99Ratio: (summary[name]?.p99 ?? 0) / Math.max(1, summary.bare?.p99 ?? 1),
+  ) as unknown as Record<Name, { rps: number; p50: number; p99: number; cpuUsPerRequest: number }>;
+  const ratio = (name: Name, base: Name) => ({
+    rps: round1((100 * summary[name].rps) / summary[base].rps) / 100,
+    p99: round1((10 * summary[name].p99) / Math.max(1, summary[base].p99)) / 10,
+    cpuPerRequest:
+      round1((100 * summary[name].cpuUsPerRequest) / summary[base].cpuUsPerRequest) / 100,
   });
+  const end = memoryMb(broker.pid);
   process.stdout.write(
     `${JSON.stringify(
       {
-        machine: { cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+        machine: { cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), pinned: pin },
         seconds,
         connections,
         rounds,
         endpoints: names.length,
         summary,
-        gettimeout: ratio('gettimeout'),
-        v1timeouts: ratio('v1timeouts'),
-        brokerRssMb: Math.round(rssMb(broker.pid)),
+        vsBare: {
+          gettimeout: ratio('gettimeout', 'bare'),
+          v1timeouts: ratio('v1timeouts', 'bare'),
+        },
+        vsBareSameBytes: { v1timeouts: ratio('v1timeouts', 'bareJson') },
+        broker: {
+          startupMs,
+          rssAtStartMb: Math.round(atStart.rss),
+          rssAtEndMb: Math.round(end.rss),
+          peakRssMb: Math.round(end.peak),
+        },
         storeFileMb: Math.round(statSync(storePath).size / 2 ** 20),
       },
       null,

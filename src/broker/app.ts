@@ -39,6 +39,10 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     // would cost more than the answer. Errors, registrations and cycles are still logged.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // Fastify makes a child logger (bound to a request id) for every request; with request lines
+  // off, the id would appear on error lines only and match nothing else, and making the child
+  // costs ~0.5 µs of a ~30 µs request. Error lines name the method and URL instead.
+  app.setChildLoggerFactory((logger) => logger);
   installErrorHandlers(app);
   const ownStore = deps.store === undefined;
   const store =

@@ -60,7 +60,8 @@ export const percentilesSchema = {
 export const endpointViewSchema = obj(
   {
     endpoint: s('Endpoint name.'),
-    timeoutMs: i(
+    // A number, not an integer: a fractional clamp (minMs=50.5) is served as it is.
+    timeoutMs: n(
       'The timeout served now (ms): stored value with margin and clamps, or the default.',
     ),
     storedMs: nullable(n('Value after spike damping (ms); null until computed.')),

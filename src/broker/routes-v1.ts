@@ -11,7 +11,7 @@ import {
 import type { TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import type { CycleRunner } from './cycle.ts';
-import { endpointView } from './serve.ts';
+import { endpointView, endpointViewCache } from './serve.ts';
 import type { WorkerRecord, WorkerRegistry } from './worker-registry.ts';
 
 const endpointOptionsSchema = z
@@ -70,14 +70,17 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
   const worker = { config: { auth: 'worker' as const, rateLimit: limit } };
   const admin = { config: { auth: 'admin' as const, rateLimit: limit } };
 
-  app.get('/v1/endpoints', read, () => ({
-    endpoints: store.list().map((r) => endpointView(r, config)),
-  }));
+  const viewJson = endpointViewCache(config);
+  const JSON_TYPE = 'application/json; charset=utf-8';
 
-  app.get<{ Params: { endpoint: string } }>('/v1/timeouts/:endpoint', read, (req) => {
+  app.get('/v1/endpoints', read, (_req, reply) =>
+    reply.type(JSON_TYPE).send(`{"endpoints":[${store.list().map(viewJson).join(',')}]}`),
+  );
+
+  app.get<{ Params: { endpoint: string } }>('/v1/timeouts/:endpoint', read, (req, reply) => {
     const rec = store.get(req.params.endpoint);
     if (!rec) throw new UnknownEndpointError(req.params.endpoint);
-    return endpointView(rec, config);
+    return reply.type(JSON_TYPE).send(viewJson(rec));
   });
 
   app.get<{ Params: { endpoint: string }; Querystring: { sinceMs?: string; limit?: string } }>(

@@ -62,3 +62,22 @@ export function endpointView(rec: EndpointRecord, config: Readonly<BrokerConfig>
     lastError: rec.lastError ?? null,
   };
 }
+
+/**
+ * `endpointView` as JSON text, made once per record: records are never changed in place (every
+ * change stores a new record object, see `TimeoutStore`) and the config is frozen, so the text
+ * of a record never goes stale. Callers read timeouts on their hot path; building and
+ * serialising the 18-field view on every request cost about 3 µs, 8 % of a request
+ * (BENCHMARKS.md, "Serving").
+ */
+export function endpointViewCache(config: Readonly<BrokerConfig>): (rec: EndpointRecord) => string {
+  const texts = new WeakMap<EndpointRecord, string>();
+  return (rec) => {
+    let text = texts.get(rec);
+    if (text === undefined) {
+      text = JSON.stringify(endpointView(rec, config));
+      texts.set(rec, text);
+    }
+    return text;
+  };
+}

@@ -11,7 +11,9 @@ export function installErrorHandlers(app: FastifyInstance): void {
 
   app.setErrorHandler((error: FastifyError | JitError | Error, req, reply) => {
     if (error instanceof JitError) {
-      if (error.statusCode >= 500) req.log.error({ err: error }, error.message);
+      if (error.statusCode >= 500) {
+        req.log.error({ err: error, method: req.method, url: req.url }, error.message);
+      }
       return reply.code(error.statusCode).send(error.toJSON());
     }
     const status = (error as FastifyError).statusCode;
@@ -20,7 +22,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       const code = (error as FastifyError).code || 'BAD_REQUEST';
       return reply.code(status).send({ error: { code, message: error.message } });
     }
-    req.log.error({ err: error }, 'unhandled error');
+    req.log.error({ err: error, method: req.method, url: req.url }, 'unhandled error');
     return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
   });
 }

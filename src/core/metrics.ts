@@ -1,6 +1,7 @@
 // Prometheus plumbing shared by broker and worker: a registry per app, HTTP latency, GET /metrics.
 import type { FastifyInstance, RouteShorthandOptions } from 'fastify';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { HttpDurationHistogram } from './http-duration.ts';
 
 /** Buckets for HTTP handling and job times (s): 1 ms … 60 s. */
 export const LATENCY_BUCKETS_S = [
@@ -38,25 +39,15 @@ export function installAppMetrics(app: FastifyInstance, opts: AppMetricsOptions 
   const registry = new Registry();
   const scraped = (opts.processMetrics ?? true) ? [registry, processRegistry()] : [registry];
 
-  const http = new Histogram({
-    name: 'jit_http_request_duration_seconds',
-    help: 'Time to answer HTTP requests, by method, route template and status code.',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    buckets: LATENCY_BUCKETS_S,
-    registers: [registry],
-  });
-  app.addHook('onResponse', (req, reply, done) => {
-    http.observe(
-      {
-        method: req.method,
-        // Unmatched paths (404s) share one label value.
-        route: req.routeOptions.url ?? 'unmatched',
-        status_code: String(reply.statusCode),
-      },
-      reply.elapsedTime / 1000,
-    );
-    done();
-  });
+  const http = new HttpDurationHistogram(
+    'jit_http_request_duration_seconds',
+    'Time to answer HTTP requests, by method, route template and status code.',
+    LATENCY_BUCKETS_S,
+  );
+  registry.registerMetric(http.asMetric());
+  // Routes declared from here on are recorded; paths that match no route are not (no series
+  // per random URL, and no hook on the 404 path).
+  http.install(app);
 
   app.get('/metrics', opts.route ?? {}, async (_req, reply) => {
     const text = await (scraped.length === 1 ? registry : Registry.merge(scraped)).metrics();

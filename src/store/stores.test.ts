@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { StoreUnavailableError } from '../core/errors.ts';
 import { MemoryStore } from './memory-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
@@ -91,5 +92,31 @@ describe('SqliteStore', () => {
       [10],
     );
     b.close();
+  });
+
+  it('prunes expired history in small steps, letting other work run between them', async () => {
+    let now = 1_800_000_000_000;
+    const path = join(dir, 'prune.db');
+    const a = new SqliteStore({ path, now: () => now });
+    a.syncEndpoints([{ name: 'x', options: {} }]);
+    for (let i = 0; i < 250; i++) a.recordSuccess('x', 10 + i, info(10 + i), new Date(now + i));
+    now += 8 * 86_400_000;
+    a.recordSuccess('x', 5, info(5), new Date(now));
+    let others = 0;
+    let stop = false;
+    const spin = () => {
+      others++;
+      if (!stop) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const deleted = await a.pruneExpired();
+    stop = true;
+    assert.equal(deleted, 250);
+    assert.ok(others >= 2, `the event loop ran other work ${others} times during the prune`);
+    assert.equal(await a.pruneExpired(), 0);
+    a.close();
+    const raw = new Database(path, { readonly: true });
+    assert.deepEqual(raw.prepare('SELECT computed_ms FROM history').all(), [{ computed_ms: 5 }]);
+    raw.close();
   });
 });

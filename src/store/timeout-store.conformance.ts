@@ -29,6 +29,27 @@ export function timeoutStoreConformance(
     const at = (ms: number) => new Date(1_800_000_000_000 + ms);
     const clock = () => 1_800_000_000_000 + 10_000;
 
+    it('never changes a record it handed out: every change makes a new one', () => {
+      const s = make(clock);
+      s.syncEndpoints([{ name: 'a', options: {} }]);
+      const first = s.get('a');
+      const firstCopy = structuredClone(first);
+      s.recordSuccess('a', 100, info(100), at(1));
+      const second = s.get('a');
+      assert.notEqual(second, first);
+      assert.deepEqual(first, firstCopy);
+      const secondCopy = structuredClone(second);
+      s.recordFailure('a', 'worker answered HTTP 503', at(2));
+      s.upsertEndpoint({ name: 'a', options: { alpha: 0.01 } });
+      s.syncEndpoints([{ name: 'a', options: { alpha: 0.05 } }]);
+      assert.deepEqual(second, secondCopy);
+      assert.deepEqual(first, firstCopy);
+      assert.equal(s.get('a')?.options.alpha, 0.01);
+      // Reading twice without a change answers the same object (what a cache keys on).
+      assert.equal(s.get('a'), s.get('a'));
+      assert.equal(s.list()[0], s.get('a'));
+    });
+
     it('starts endpoints from the list as never, with their options', () => {
       const s = make(clock);
       s.syncEndpoints([

@@ -86,6 +86,11 @@ export interface HistoryQuery {
 export interface TimeoutStore {
   /** The endpoint's history, oldest first. */
   history(name: string, query?: HistoryQuery): HistoryPoint[];
+  /**
+   * The endpoint's record. Records are never changed once handed out: every change stores a new
+   * record object, so a reader may keep one (and whatever it derived from it, as the broker's
+   * cached JSON views do) for as long as it is the current one.
+   */
   get(name: string): EndpointRecord | undefined;
   list(): EndpointRecord[];
   /**

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { brokerConfig, type BrokerConfigInput } from '../../src/broker/config.ts';
 import { startBroker, type RunningBroker } from '../../src/broker/run.ts';
+import { endpointView } from '../../src/broker/serve.ts';
 import { workerConfig } from '../../src/worker/config.ts';
 import { startWorker, type RunningWorker } from '../../src/worker/run.ts';
 import {
@@ -284,6 +285,56 @@ describe('cycles', () => {
     assert.match(e?.lastError ?? '', /source down/);
     assert.equal(endpoints.find((x) => x.endpoint === 'f')?.status, 'fresh');
     assert.equal((await get(`${b.url}/gettimeout?url=e`)).text, '56'); // 50 · 1.1 = 55.00000000000001
+  });
+
+  it('answers the current view after every change, from the cached JSON (no stale reads)', async () => {
+    const b = await broker(['e', 'f']);
+    let v = 40;
+    let fail = true;
+    await scripted(b, () => (fail ? { status: 503, body: '{"error":{"message":"down"}}' } : v));
+    const check = async (step: string) => {
+      const res = await fetch(`${b.url}/v1/timeouts/e`);
+      assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
+      const current = b.store.get('e');
+      assert.ok(current);
+      assert.deepEqual(
+        await res.json(),
+        JSON.parse(JSON.stringify(endpointView(current, b.config))),
+        step,
+      );
+      const list = (await (await fetch(`${b.url}/v1/endpoints`)).json()) as {
+        endpoints: { endpoint: string }[];
+      };
+      assert.deepEqual(
+        list.endpoints,
+        b.store.list().map((r) => JSON.parse(JSON.stringify(endpointView(r, b.config))) as unknown),
+        step,
+      );
+      return current;
+    };
+    await b.cycles.runCycle();
+    assert.equal((await check('never computed')).status, 'never');
+    fail = false;
+    await b.cycles.runCycle();
+    assert.equal((await check('first value')).storedMs, 40);
+    v = 70;
+    await b.cycles.runCycle();
+    assert.equal((await check('second value')).storedMs, 70);
+    fail = true;
+    await b.cycles.runCycle();
+    assert.equal((await check('failed')).status, 'stale');
+    const put = await fetch(`${b.url}/v1/endpoints/e`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ maxMs: 50 }),
+    });
+    assert.equal(put.status, 200);
+    const clamped = await check('clamped through the admin API');
+    assert.equal(clamped.options.maxMs, 50);
+    assert.equal(
+      ((await (await fetch(`${b.url}/v1/timeouts/e`)).json()) as { timeoutMs: number }).timeoutMs,
+      50,
+    );
   });
 
   for (const [label, answer] of [
