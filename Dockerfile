@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # One image for every JustInTimeout process: `jit broker` (default), `jit worker`, `jit demo`,
-# `jit backtest`, and the compose demo's span generator. TypeScript runs through tsx (a production
-# dependency), so there is no compile step: stage 1 installs production dependencies only.
+# `jit backtest`, and the compose demo's span generator. Stage `deps` installs production
+# dependencies only; stage `build` compiles src/ to dist/ (bin/jit.js runs dist/ when it matches
+# src/, and src/ through tsx otherwise: the compiled broker uses ~40 MB less memory).
 #   docker build -t justintimeout .
 #   docker run --rm -p 127.0.0.1:5000:5000 justintimeout demo
 ARG NODE_IMAGE=node:20-bookworm-slim
@@ -13,7 +14,16 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends python3 make g++ \
   && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# `npm ci` runs the "prepare" script (scripts/build.mjs); without TypeScript it only says so.
+COPY scripts/build.mjs scripts/source-stamp.mjs ./scripts/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs scripts/source-stamp.mjs ./scripts/
+COPY src ./src
+RUN npx --yes --package typescript@5.9 -- node scripts/build.mjs
 
 FROM ${NODE_IMAGE} AS runtime
 # In a container the servers listen on every interface of the container (publishing a port is
@@ -27,7 +37,9 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json endpoints.config ./
 COPY bin ./bin
+COPY scripts/source-stamp.mjs ./scripts/
 COPY src ./src
+COPY --from=build /app/dist ./dist
 COPY data ./data
 COPY examples/span-generator ./examples/span-generator
 COPY deploy/docker ./deploy/docker

@@ -122,6 +122,7 @@ try {
         p99: median(rs.map((r) => r.p99)),
         cpuUsPerRequest: round1(median(rs.map((r) => r.cpuUs))),
         rpsRuns: rs.map((r) => Math.round(r.rps)),
+        cpuUsRuns: rs.map((r) => round1(r.cpuUs)),
       },
     ]),
   ) as unknown as Record<Name, { rps: number; p50: number; p99: number; cpuUsPerRequest: number }>;

@@ -112,7 +112,38 @@ function contextPathOf(containerPath: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A file under dist/ is made by the stage that runs scripts/build.mjs (tsc, same layout as src/)
+ * and copied into the image from it: the source it is compiled or copied from must be in that
+ * stage's context.
+ */
+function assertBuilt(distPath: string, where: string): void {
+  const builder = dockerfile.stages.find((st) =>
+    st.instructions.some((i) => i.op === 'RUN' && /scripts\/build\.mjs/.test(i.rest)),
+  );
+  assert.ok(builder?.name, `${where}: no named stage runs scripts/build.mjs`);
+  assert.ok(
+    image.copies.some(
+      (c) =>
+        c.from === builder.name &&
+        c.sources.includes(posix.join(imageModel(builder).workdir, 'dist')),
+    ),
+    `${where}: the image does not copy dist/ from stage ${builder.name}`,
+  );
+  const rel = distPath.slice('dist/'.length);
+  if (rel === 'source-stamp.json') return; // written by the build itself
+  const candidates = [`src/${rel.replace(/\.js$/, '.ts')}`, `src/${rel}`];
+  const source = candidates.find(exists);
+  assert.ok(source, `${where}: ${distPath} is built from none of ${candidates.join(', ')}`);
+  assert.ok(!ignored(source), `${where}: ${source} is excluded by .dockerignore`);
+}
+
 function assertInImage(containerPath: string, where: string): void {
+  const distPrefix = posix.join(image.workdir, 'dist/');
+  if (containerPath.startsWith(distPrefix)) {
+    assertBuilt(`dist/${containerPath.slice(distPrefix.length)}`, where);
+    return;
+  }
   const src = contextPathOf(containerPath);
   assert.ok(src, `${where}: ${containerPath} is not copied into the image by the Dockerfile`);
   assert.ok(exists(src), `${where}: ${containerPath} comes from ${src}, which does not exist`);

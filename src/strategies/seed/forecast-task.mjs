@@ -1,10 +1,21 @@
-// Piscina entry of the forecast pool: registers tsx in this worker thread, then loads the TS task.
-import { register } from 'tsx/esm/api';
+// Piscina entry of the forecast pool: loads the task, compiled (dist/) or through tsx (src/).
+import { existsSync } from 'node:fs';
 
-// Threads do not inherit a loader registered through tsx's API (bin/jit.js); under
-// `node --import tsx` they do, and registering once more is harmless.
-register();
-const { forecastTask, lowerThreadPriority, prepareTfjs } = await import('./forecast-task.ts');
+// Next to the compiled task (dist/, see scripts/build.mjs) this file imports JavaScript. Next to
+// the TypeScript source it registers tsx in this thread first: threads do not inherit a loader
+// registered through tsx's API (bin/jit.js); under `node --import tsx` registering again is
+// harmless.
+// (Only dist/ has it: derived from this file's own URL, forecast-task.mjs → forecast-task.js.)
+const compiled = new URL(import.meta.url.replace(/\.mjs$/, '.js'));
+let task;
+if (existsSync(compiled)) {
+  task = await import(compiled.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  task = await import('./forecast-task.ts');
+}
+const { forecastTask, lowerThreadPriority, prepareTfjs } = task;
 lowerThreadPriority(); // training yields the CPU to the HTTP server and its heartbeats
 await prepareTfjs(); // at thread start, not in the first job's budget
 
