@@ -89,6 +89,11 @@ try {
   const targets = {
     bare: { ...bare, paths: ['/constant'] },
     bareJson: { ...bare, paths: ['/constant-json'] },
+    // The constant again, asked with /gettimeout's query strings (Fastify parses every query).
+    bareQuery: {
+      ...bare,
+      paths: sample.map((n) => `/constant?url=${encodeURIComponent(n)}`),
+    },
     gettimeout: {
       ...broker,
       paths: sample.map((n) => `/gettimeout?url=${encodeURIComponent(n)}`),
@@ -146,7 +151,10 @@ try {
           gettimeout: ratio('gettimeout', 'bare'),
           v1timeouts: ratio('v1timeouts', 'bare'),
         },
-        vsBareSameBytes: { v1timeouts: ratio('v1timeouts', 'bareJson') },
+        vsBareSameRequest: {
+          gettimeout: ratio('gettimeout', 'bareQuery'),
+          v1timeouts: ratio('v1timeouts', 'bareJson'),
+        },
         broker: {
           startupMs,
           rssAtStartMb: Math.round(atStart.rss),
