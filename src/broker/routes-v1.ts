@@ -1,5 +1,5 @@
 // The broker's JSON API: endpoints, timeouts, worker registry, health and readiness.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { assertEndpointName } from '../core/endpoint-name.ts';
 import {
@@ -40,6 +40,7 @@ const registerBodySchema = z
 
 export interface V1RoutesDeps {
   config: Readonly<BrokerConfig>;
+  log: FastifyBaseLogger;
   store: TimeoutStore;
   registry: WorkerRegistry;
   cycles: CycleRunner;
@@ -63,7 +64,7 @@ function workerView(w: WorkerRecord) {
 }
 
 export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
-  const { config, store, registry, cycles } = deps;
+  const { config, store, registry, cycles, log } = deps;
 
   const read = { config: { auth: 'read' as const } };
   const limit = { max: config.rateLimitPerMinute, timeWindow: 60_000 };
@@ -122,7 +123,7 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
       parsed.data.concurrency,
       parsed.data.maxJobMs,
     );
-    req.log.info({ workerId: w.id, url: w.url }, 'worker registered');
+    log.info({ workerId: w.id, url: w.url }, 'worker registered');
     // The last cycle found nobody to work: start the next one now rather than after the pause.
     if (cycles.last?.skipped === 'No workers registered') cycles.kick();
     return reply.code(201).send({ id: w.id, url: w.url, leaseMs: w.leaseMs });
@@ -140,7 +141,7 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
 
   app.delete<{ Params: { id: string } }>('/v1/workers/:id', worker, (req, reply) => {
     registry.unregister(req.params.id);
-    req.log.info({ workerId: req.params.id }, 'worker unregistered');
+    log.info({ workerId: req.params.id }, 'worker unregistered');
     return reply.code(204).send();
   });
 
@@ -157,7 +158,7 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
     if (!existed && store.size >= config.maxEndpoints)
       throw new EndpointLimitError(config.maxEndpoints);
     const rec = store.upsertEndpoint({ name, options: parsed.data });
-    req.log.info(
+    log.info(
       { endpoint: name, options: parsed.data },
       existed ? 'endpoint updated' : 'endpoint added',
     );
@@ -167,7 +168,7 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
   app.delete<{ Params: { endpoint: string } }>('/v1/endpoints/:endpoint', admin, (req, reply) => {
     if (!store.removeEndpoint(req.params.endpoint))
       throw new UnknownEndpointError(req.params.endpoint);
-    req.log.info({ endpoint: req.params.endpoint }, 'endpoint removed');
+    log.info({ endpoint: req.params.endpoint }, 'endpoint removed');
     return reply.code(204).send();
   });
 

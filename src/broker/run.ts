@@ -15,6 +15,6 @@ export async function startBroker(
   const broker = buildBroker(config, deps);
   await broker.app.listen({ host: config.host, port: config.port });
   const url = localUrl(broker.app, config.host);
-  broker.app.log.info(`broker listening on ${url}`);
+  broker.log.info(`broker listening on ${url}`);
   return { ...broker, url, close: () => closeApp(broker.app) };
 }

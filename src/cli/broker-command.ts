@@ -253,6 +253,6 @@ export function brokerCommand(): Command {
         { endpointsFile: '--endpoints' },
       );
       const broker = await startBroker(config, { logger: cliLoggerOptions({ name: 'broker' }) });
-      closeOnSignals(() => broker.close(), broker.app.log);
+      closeOnSignals(() => broker.close(), broker.log);
     });
 }

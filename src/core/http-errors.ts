@@ -1,9 +1,12 @@
 // Shared Fastify error and not-found handlers: every failure answers JSON with a stable code.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify';
 import { JitError, NotFoundError } from './errors.ts';
 
-/** Installs JSON error handling on a Fastify app (broker and worker alike). */
-export function installErrorHandlers(app: FastifyInstance): void {
+/**
+ * Installs JSON error handling on a Fastify app (broker and worker alike). Server errors are
+ * logged to `log`, or to the request's logger when the app has one.
+ */
+export function installErrorHandlers(app: FastifyInstance, log?: FastifyBaseLogger): void {
   app.setNotFoundHandler((req, reply) => {
     const err = new NotFoundError(req.method, req.url.split('?')[0] ?? req.url);
     void reply.code(err.statusCode).send(err.toJSON());
@@ -12,7 +15,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | JitError | Error, req, reply) => {
     if (error instanceof JitError) {
       if (error.statusCode >= 500) {
-        req.log.error({ err: error, method: req.method, url: req.url }, error.message);
+        (log ?? req.log).error({ err: error, method: req.method, url: req.url }, error.message);
       }
       return reply.code(error.statusCode).send(error.toJSON());
     }
@@ -22,7 +25,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       const code = (error as FastifyError).code || 'BAD_REQUEST';
       return reply.code(status).send({ error: { code, message: error.message } });
     }
-    req.log.error({ err: error, method: req.method, url: req.url }, 'unhandled error');
+    (log ?? req.log).error({ err: error, method: req.method, url: req.url }, 'unhandled error');
     return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
   });
 }
