@@ -8,7 +8,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInfluxSource } from '../../src/sources/influxdb.ts';
 import { quoteIdentifier, quoteString } from '../../src/sources/influxql.ts';
-import { startJit, stopAll } from '../lib/processes.ts';
+import { cpuSeconds, ROOT, startListening, stopAll } from '../lib/processes.ts';
 import { spanLine, startInfluxd } from '../../test/helpers/influxd.ts';
 
 const rest = process.argv.slice(2);
@@ -62,8 +62,6 @@ try {
     );
     return performance.now() - started;
   };
-  const fetchMs: number[] = [];
-  for (let i = 0; i < cycles; i++) fetchMs.push(await fetchOnce());
 
   // Fetch only, batched: one query per `batchSize` endpoints, one series per endpoint.
   const batchQuery = (batch: string[]) =>
@@ -100,28 +98,34 @@ try {
     );
     return performance.now() - started;
   };
-  const fetchBatchedMs: number[] = [];
-  for (let i = 0; i < cycles; i++) fetchBatchedMs.push(await fetchBatchedOnce());
 
-  // Full cycles: broker + 2 worker processes, quantile strategy.
+  // Full cycles: broker + 2 worker processes, quantile strategy. Cycles and fetches alternate
+  // (the machine's speed drifts over minutes): after each full cycle the broker and workers are
+  // stopped (SIGSTOP, during the pause between cycles), the windows are fetched both ways, and
+  // they continue (SIGCONT) into the next cycle, which is measured.
   const endpointsFile = join(dir, 'endpoints.config');
   writeFileSync(endpointsFile, names.join('\n'));
-  const broker = await startJit([
+  const broker = await startListening([
+    join(ROOT, 'bin/jit.js'),
     'broker',
     '--port',
     '0',
     '--endpoints',
     endpointsFile,
     '--cycle-pause-ms',
-    '500',
+    '2000',
+    '--lease-ms',
+    '300000',
   ]);
+  const pids = [broker.pid];
   for (let i = 0; i < lanes; i++) {
-    await startJit([
+    const w = await startListening([
+      join(ROOT, 'bin/jit.js'),
       'worker',
       '--port',
       '0',
       '--broker',
-      broker,
+      broker.url,
       '--source',
       'influxdb',
       '--influx-url',
@@ -129,17 +133,64 @@ try {
       '--strategy',
       'quantile',
     ]);
+    pids.push(w.pid);
   }
-  let summaries: { done: number; failed: number; durationMs: number; workersUsed: number }[] = [];
-  for (;;) {
-    const body = (await (await fetch(`${broker}/v1/cycles`)).json()) as {
-      cycles: typeof summaries;
-    };
-    summaries = body.cycles.filter((c) => c.workersUsed === lanes && c.done === endpointCount);
-    if (summaries.length >= cycles + 1) break;
-    await new Promise((r) => setTimeout(r, 500));
+  type Summary = {
+    cycle: number;
+    startedAt: string;
+    done: number;
+    durationMs: number;
+    workersUsed: number;
+  };
+  let lastSeen = 0;
+  const nextFullCycle = async (startedAfterMs: number): Promise<Summary> => {
+    for (;;) {
+      const body = (await (await fetch(`${broker.url}/v1/cycles`)).json()) as {
+        cycles: Summary[];
+      };
+      const fresh = body.cycles.filter((c) => c.cycle > lastSeen);
+      const last = fresh.at(-1);
+      if (last) lastSeen = last.cycle;
+      const full = fresh.find(
+        (c) =>
+          c.workersUsed === lanes &&
+          c.done === endpointCount &&
+          Date.parse(c.startedAt) >= startedAfterMs,
+      );
+      if (full) return full;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await nextFullCycle(0); // warm-up, not counted
+  const fetchMs: number[] = [];
+  const fetchBatchedMs: number[] = [];
+  const cycleMs: number[] = [];
+  // CPU seconds per process during the measured phases: what the machine spends per endpoint.
+  const cpuOf = () => ({
+    influxd: cpuSeconds(influx.pid),
+    broker: cpuSeconds(broker.pid),
+    workers: pids.slice(1).reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+    fetcher: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+  });
+  const spent = { fetch: { influxd: 0, fetcher: 0 }, cycle: { influxd: 0, broker: 0, workers: 0 } };
+  for (let i = 0; i < cycles; i++) {
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    const f0 = cpuOf();
+    fetchMs.push(await fetchOnce());
+    const f1 = cpuOf();
+    spent.fetch.influxd += f1.influxd - f0.influxd;
+    spent.fetch.fetcher += f1.fetcher - f0.fetcher;
+    fetchBatchedMs.push(await fetchBatchedOnce());
+    const resumed = Date.now();
+    const c0 = cpuOf();
+    for (const pid of pids) process.kill(pid, 'SIGCONT');
+    cycleMs.push((await nextFullCycle(resumed)).durationMs);
+    const c1 = cpuOf();
+    spent.cycle.influxd += c1.influxd - c0.influxd;
+    spent.cycle.broker += c1.broker - c0.broker;
+    spent.cycle.workers += c1.workers - c0.workers;
   }
-  const cycleMs = summaries.slice(1, cycles + 1).map((c) => c.durationMs); // the first one warms up
+  const perEndpointMs = (x: number) => Math.round((x * 1e4) / (cycles * endpointCount)) / 10;
   const report = {
     machine: { cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) },
     endpoints: endpointCount,
@@ -153,6 +204,18 @@ try {
     medianFetchBatchedMs: Math.round(median(fetchBatchedMs)),
     medianCycleMs: median(cycleMs),
     ratio: median(cycleMs) / median(fetchMs),
+    ratioPerPair: median(cycleMs.map((c, i) => c / (fetchMs[i] as number))),
+    cpuMsPerEndpoint: {
+      fetchOnly: {
+        influxd: perEndpointMs(spent.fetch.influxd),
+        fetcher: perEndpointMs(spent.fetch.fetcher),
+      },
+      cycle: {
+        influxd: perEndpointMs(spent.cycle.influxd),
+        workers: perEndpointMs(spent.cycle.workers),
+        broker: perEndpointMs(spent.cycle.broker),
+      },
+    },
     ratioToBatched: median(cycleMs) / median(fetchBatchedMs),
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

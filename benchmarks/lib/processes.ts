@@ -53,10 +53,13 @@ export function startListening(
   opts: { cpu?: number } = {},
 ): Promise<{ url: string; pid: number }> {
   return new Promise((resolve, reject) => {
+    // BENCH_CPU_PROF=DIR: every process writes a V8 CPU profile there when it exits.
+    const prof = process.env.BENCH_CPU_PROF;
+    const nodeArgv = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, ...argv] : argv;
     const [cmd, args] =
       opts.cpu === undefined
-        ? [process.execPath, argv]
-        : ['taskset', ['-c', String(opts.cpu), process.execPath, ...argv]];
+        ? [process.execPath, nodeArgv]
+        : ['taskset', ['-c', String(opts.cpu), process.execPath, ...nodeArgv]];
     const p = spawn(cmd, args, {
       cwd: ROOT,
       // Brokers keep their store in memory unless told otherwise (no stray files, no shared lock).

@@ -1,5 +1,6 @@
 // Calls one worker for one endpoint, over the v1 JSON API or the original's text API, with a timeout.
 import { z } from 'zod';
+import { httpRequest, type HttpResponse } from '../core/http-client.ts';
 import type { WorkerRecord } from './worker-registry.ts';
 
 /** A worker reply as the broker accepts it; anything else is rejected and the old value kept. */
@@ -41,14 +42,15 @@ export async function callWorker(
   job: JobSpec,
   timeoutMs: number,
 ): Promise<CallOutcome> {
-  let res: Response;
+  let res: HttpResponse;
   try {
     res =
       worker.protocol === 'legacy'
-        ? await fetch(`${worker.url}/computetimeout?url=${encodeURIComponent(job.endpoint)}`, {
-            signal: AbortSignal.timeout(timeoutMs),
-          })
-        : await fetch(`${worker.url}/v1/compute`, {
+        ? await httpRequest(
+            `${worker.url}/computetimeout?url=${encodeURIComponent(job.endpoint)}`,
+            { timeoutMs },
+          )
+        : await httpRequest(`${worker.url}/v1/compute`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({
@@ -57,17 +59,12 @@ export async function callWorker(
               ...(job.strategy ? { strategy: job.strategy } : {}),
               ...(job.previous ? { previous: job.previous } : {}),
             }),
-            signal: AbortSignal.timeout(timeoutMs),
+            timeoutMs,
           });
   } catch (err) {
     return { ok: false, evict: true, error: describeFetchError(err, timeoutMs) };
   }
-  let text: string;
-  try {
-    text = await res.text();
-  } catch (err) {
-    return { ok: false, evict: true, error: describeFetchError(err, timeoutMs) };
-  }
+  const text = res.text;
   if (res.status !== 200) {
     return {
       ok: false,

@@ -1,6 +1,7 @@
 // Source `influxdb`: InfluxQL over HTTP (/query) to InfluxDB 1.x, or 2.x/3.x via their v1 API + token.
 import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
+import { httpRequest, type HttpResponse } from '../core/http-client.ts';
 import { SourceQueryError, SourceUnavailableError } from '../core/errors.ts';
 import { quoteIdentifier, quoteRegexLiteral, quoteString } from './influxql.ts';
 import type { FetchOptions, LatencySource, LatencyWindow } from './types.ts';
@@ -79,24 +80,19 @@ export function createInfluxSource(options: Partial<InfluxOptions> = {}): Latenc
       params.set('u', opts.username);
       params.set('p', opts.password);
     }
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await fetch(`${base}/query`, {
+      // The time-out also covers reading the body: a server that froze mid-answer is unreachable.
+      res = await httpRequest(`${base}/query`, {
         method: 'POST',
         headers,
         body: params.toString(),
-        signal: AbortSignal.timeout(opts.requestTimeoutMs),
+        timeoutMs: opts.requestTimeoutMs,
       });
     } catch (err) {
       throw new SourceUnavailableError(label, describeFetchError(err));
     }
-    let text: string;
-    try {
-      // The time-out also covers reading the body: a server that froze mid-answer is unreachable.
-      text = await res.text();
-    } catch (err) {
-      throw new SourceUnavailableError(label, describeFetchError(err));
-    }
+    const text = res.text;
     let body: InfluxResponse;
     try {
       body = JSON.parse(text) as InfluxResponse;
@@ -104,7 +100,8 @@ export function createInfluxSource(options: Partial<InfluxOptions> = {}): Latenc
       throw new SourceQueryError(label, `HTTP ${res.status}: ${text.slice(0, 200)}`);
     }
     const error = body.error ?? body.results?.find((r) => r.error)?.error;
-    if (!res.ok || error) throw new SourceQueryError(label, error ?? `HTTP ${res.status}`);
+    if (res.status < 200 || res.status > 299 || error)
+      throw new SourceQueryError(label, error ?? `HTTP ${res.status}`);
     return body;
   }
 

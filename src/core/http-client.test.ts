@@ -1,0 +1,66 @@
+// The keep-alive client against real servers on 127.0.0.1: answers, reuse, time-outs, refusals.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { httpRequest } from './http-client.ts';
+
+const servers: Server[] = [];
+after(() => {
+  for (const s of servers) s.closeAllConnections();
+  return Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+});
+
+async function serve(handler: Parameters<typeof createServer>[1]): Promise<string> {
+  const server = createServer(handler);
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('httpRequest', () => {
+  it('sends method, headers and body, reads status and text, and reuses the connection', async () => {
+    let connections = 0;
+    const url = await serve((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        res.statusCode = req.method === 'POST' ? 201 : 200;
+        res.end(`${req.method} ${req.headers['content-type']} ${body} ✓`);
+      });
+    });
+    servers.at(-1)?.on('connection', () => connections++);
+    const a = await httpRequest(`${url}/x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"é":1}',
+      timeoutMs: 2000,
+    });
+    assert.deepEqual(a, { status: 201, text: 'POST application/json {"é":1} ✓' });
+    const b = await httpRequest(`${url}/y`, { timeoutMs: 2000 });
+    assert.equal(b.text, 'GET undefined  ✓');
+    assert.equal(connections, 1, 'the second request went over the kept-alive socket');
+  });
+
+  it('fails with a TimeoutError when no answer comes, and when the body stalls half-way', async () => {
+    const silent = await serve(() => {
+      // never answers
+    });
+    await assert.rejects(httpRequest(silent, { timeoutMs: 100 }), { name: 'TimeoutError' });
+    const stalling = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('only part of it');
+    });
+    await assert.rejects(httpRequest(stalling, { timeoutMs: 150 }), { name: 'TimeoutError' });
+  });
+
+  it('fails with the socket error as the cause when nothing listens', async () => {
+    const url = await serve(() => undefined);
+    const server = servers.pop() as Server;
+    await new Promise((r) => server.close(r));
+    await assert.rejects(httpRequest(url, { timeoutMs: 2000 }), (err: Error) => {
+      assert.equal((err.cause as { code?: string }).code, 'ECONNREFUSED');
+      return true;
+    });
+  });
+});

@@ -1,0 +1,80 @@
+// A small HTTP/1.1 client over node:http with keep-alive, for the calls made once per endpoint per cycle.
+import http from 'node:http';
+import https from 'node:https';
+
+/**
+ * The broker's calls to workers and the InfluxDB source's queries go through this rather than
+ * the global `fetch`: fetch (undici's WHATWG layer, web streams, abort signals) cost the broker
+ * ~2 ms of CPU per job on the standard machine, more than the rest of its work for that job
+ * (BENCHMARKS.md, "Cycle"). Sockets are kept alive and reused; no compression is asked for
+ * (InfluxDB would gzip a 5000-point answer, costing both sides CPU to save loopback bytes).
+ */
+const agents = {
+  'http:': new http.Agent({ keepAlive: true }),
+  'https:': new https.Agent({ keepAlive: true }),
+};
+
+export interface HttpRequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Limit for the whole exchange, connecting to the last byte of the body (ms). */
+  timeoutMs: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  text: string;
+}
+
+/**
+ * Sends one request and reads the whole answer as UTF-8. Fails with an error named
+ * `TimeoutError` when `timeoutMs` passes first, and with an error whose `cause` is the socket
+ * error (its `code`, e.g. ECONNREFUSED) when the connection fails: the shapes `fetch` used.
+ */
+export function httpRequest(url: string, opts: HttpRequestOptions): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const agent = agents[target.protocol as keyof typeof agents];
+    if (!agent) {
+      reject(new Error(`unsupported protocol ${target.protocol}`));
+      return;
+    }
+    const headers: Record<string, string | number> = { ...opts.headers };
+    if (opts.body !== undefined) headers['content-length'] = Buffer.byteLength(opts.body);
+    const req = (target.protocol === 'https:' ? https : http).request(target, {
+      method: opts.method ?? 'GET',
+      headers,
+      agent,
+    });
+    let settled = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(err);
+    };
+    const timer = setTimeout(() => {
+      const err = new Error(`no answer within ${opts.timeoutMs} ms`);
+      err.name = 'TimeoutError';
+      fail(err);
+      req.destroy(err);
+    }, opts.timeoutMs);
+    req.on('error', (err) => fail(new Error('request failed', { cause: err })));
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', (err) => fail(new Error('response failed', { cause: err })));
+      res.on('aborted', () =>
+        fail(new Error('response aborted', { cause: { code: 'ECONNRESET' } })),
+      );
+      res.on('end', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.end(opts.body);
+  });
+}
