@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { httpRequest } from '../../src/core/http-client.ts';
 import { createInfluxSource } from '../../src/sources/influxdb.ts';
 import { quoteIdentifier, quoteString } from '../../src/sources/influxql.ts';
 import { cpuSeconds, ROOT, startListening, stopAll } from '../lib/processes.ts';
@@ -69,12 +70,14 @@ try {
     batch.map((n) => `${quoteIdentifier('http.url')} = ${quoteString(n)}`).join(' OR ') +
     `) GROUP BY ${quoteIdentifier('http.url')} ORDER BY time DESC LIMIT ${spans}`;
   const fetchBatch = async (batch: string[]) => {
-    const res = await fetch(`${influx.url}/query`, {
+    // The same client as the source's per-endpoint queries (keep-alive, no compression).
+    const res = await httpRequest(`${influx.url}/query`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ db: 'tracing', epoch: 'ns', q: batchQuery(batch) }).toString(),
+      timeoutMs: 60_000,
     });
-    const body = (await res.json()) as {
+    const body = JSON.parse(res.text) as {
       results: { series?: { values: [number, number][] }[] }[];
     };
     const series = body.results[0]?.series ?? [];
