@@ -9,21 +9,18 @@ import { join } from 'node:path';
 import { httpRequest } from '../../src/core/http-client.ts';
 import { createInfluxSource } from '../../src/sources/influxdb.ts';
 import { quoteIdentifier, quoteString } from '../../src/sources/influxql.ts';
+import { median, numberOption } from '../lib/cli.ts';
 import { cpuSeconds, ROOT, startListening, stopAll } from '../lib/processes.ts';
 import { spanLine, startInfluxd } from '../../test/helpers/influxd.ts';
 
 const rest = process.argv.slice(2);
-const opt = (name: string, def: number) => {
-  const i = rest.indexOf(`--${name}`);
-  return i === -1 ? def : Number(rest[i + 1]);
-};
+const opt = (name: string, def: number) => numberOption(rest, name, def);
 const endpointCount = opt('endpoints', 1000);
 const spans = opt('spans', 5000);
 const cycles = opt('cycles', 3);
 const batchSize = opt('batch', 20);
 const lanes = 2; // two workers, one job each at a time
 const dir = mkdtempSync(join(tmpdir(), 'jit-cycle-bench-'));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 const influx = await startInfluxd();
 try {
@@ -50,19 +47,19 @@ try {
 
   // Fetch only: the same queries, two at a time, nothing computed.
   const source = createInfluxSource({ url: influx.url, database: 'tracing' });
-  const fetchOnce = async () => {
+  /** Runs `work` on every unit, `lanes` at a time; answers the wall time (ms). */
+  const timedInLanes = async <T>(units: readonly T[], work: (unit: T) => Promise<unknown>) => {
     const started = performance.now();
     let next = 0;
     await Promise.all(
       Array.from({ length: lanes }, async () => {
-        while (next < names.length) {
-          const name = names[next++] as string;
-          await source.fetchWindow(name, { windowHours: 48, limit: 5000 });
-        }
+        while (next < units.length) await work(units[next++] as T);
       }),
     );
     return performance.now() - started;
   };
+  const fetchOnce = () =>
+    timedInLanes(names, (name) => source.fetchWindow(name, { windowHours: 48, limit: 5000 }));
 
   // Fetch only, batched: one query per `batchSize` endpoints, one series per endpoint.
   const batchQuery = (batch: string[]) =>
@@ -87,20 +84,10 @@ try {
     }
     for (const x of series) x.values.map((row) => row[1] * 1e-6).reverse();
   };
-  const fetchBatchedOnce = async () => {
-    const started = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: lanes }, async () => {
-        while (next < names.length) {
-          const batch = names.slice(next, next + batchSize);
-          next += batchSize;
-          await fetchBatch(batch);
-        }
-      }),
-    );
-    return performance.now() - started;
-  };
+  const batches = Array.from({ length: Math.ceil(names.length / batchSize) }, (_, i) =>
+    names.slice(i * batchSize, (i + 1) * batchSize),
+  );
+  const fetchBatchedOnce = () => timedInLanes(batches, fetchBatch);
 
   // Full cycles: broker + 2 worker processes, quantile strategy. Cycles and fetches alternate
   // (the machine's speed drifts over minutes): after each full cycle the broker and workers are
@@ -173,7 +160,7 @@ try {
     influxd: cpuSeconds(influx.pid),
     broker: cpuSeconds(broker.pid),
     workers: pids.slice(1).reduce((sum, pid) => sum + cpuSeconds(pid), 0),
-    fetcher: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+    fetcher: ((u) => (u.user + u.system) / 1e6)(process.cpuUsage()),
   });
   const spent = { fetch: { influxd: 0, fetcher: 0 }, cycle: { influxd: 0, broker: 0, workers: 0 } };
   for (let i = 0; i < cycles; i++) {

@@ -12,6 +12,7 @@ import { resolveSeedOptions } from '../../src/strategies/seed/options.ts';
 import { acquireForecastPool } from '../../src/strategies/seed/pool.ts';
 import { planForecast, trainingPairs } from '../../src/strategies/seed/steps.ts';
 import { createSeedStrategy } from '../../src/strategies/seed/strategy.ts';
+import { median } from '../lib/cli.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -31,7 +32,6 @@ const report: Record<string, unknown> = {
 };
 const log = (msg: string) => process.stdout.write(`${msg}\n`);
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 // The filter gradient of the original's recurrent convolution (128 → 4·128 channels, kernel 1×2,
 // a batch of 32 windows), with tfjs' own CPU kernel and then with ours. This thread's tfjs only.

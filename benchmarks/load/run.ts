@@ -4,13 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { numberOption } from '../lib/cli.ts';
 import { startJit, stopAll } from '../lib/processes.ts';
 
 const args = process.argv.slice(2);
-const arg = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? def : Number(args[i + 1]);
-};
+const arg = (name: string, def: number) => numberOption(args, name, def);
 const seconds = arg('seconds', 60);
 const endpointCount = arg('endpoints', 1000);
 const connections = arg('connections', 10);

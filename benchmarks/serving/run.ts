@@ -15,14 +15,12 @@ import {
   startListening,
   stopAll,
 } from '../lib/processes.ts';
+import { median, numberOption } from '../lib/cli.ts';
 
 const [storePath, listPath, ...rest] = process.argv.slice(2);
 if (!storePath || !listPath)
   throw new Error('usage: run.ts STORE.db ENDPOINTS.config [--seconds N] [--rounds N]');
-const opt = (name: string, def: number) => {
-  const i = rest.indexOf(`--${name}`);
-  return i === -1 ? def : Number(rest[i + 1]);
-};
+const opt = (name: string, def: number) => numberOption(rest, name, def);
 const seconds = opt('seconds', 3);
 const connections = opt('connections', 10);
 const rounds = opt('rounds', 15);
@@ -57,7 +55,6 @@ async function cannon(url: string, paths: string[], pid: number): Promise<Run> {
   };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 try {
