@@ -11,7 +11,7 @@ import {
 import type { TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import type { CycleRunner } from './cycle.ts';
-import { endpointView, endpointViewCache } from './serve.ts';
+import { endpointViewCache } from './serve.ts';
 import type { WorkerRecord, WorkerRegistry } from './worker-registry.ts';
 
 const endpointOptionsSchema = z
@@ -162,7 +162,10 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
       { endpoint: name, options: parsed.data },
       existed ? 'endpoint updated' : 'endpoint added',
     );
-    return reply.code(existed ? 200 : 201).send(endpointView(rec, config));
+    return reply
+      .code(existed ? 200 : 201)
+      .type(JSON_TYPE)
+      .send(viewJson(rec));
   });
 
   app.delete<{ Params: { endpoint: string } }>('/v1/endpoints/:endpoint', admin, (req, reply) => {
