@@ -48,7 +48,11 @@ export interface WindowSummary {
   percentilesMs: { p50: number; p90: number; p99: number; p999: number; max: number };
 }
 
-export function summarize(durationsMs: ArrayLike<number>): WindowSummary {
+/** `sorted`: the same durations sorted ascending, when the caller has them (saves a sort). */
+export function summarize(
+  durationsMs: ArrayLike<number>,
+  sorted: ArrayLike<number> = sortedCopy(durationsMs),
+): WindowSummary {
   const n = durationsMs.length;
   if (n === 0) {
     return {
@@ -59,7 +63,6 @@ export function summarize(durationsMs: ArrayLike<number>): WindowSummary {
     };
   }
   const m = mean(durationsMs);
-  const sorted = sortedCopy(durationsMs);
   return {
     samples: n,
     meanMs: m,

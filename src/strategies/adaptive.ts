@@ -65,7 +65,7 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
         }
       }
       level = Math.min(alpha * opts.maxLevelFactor, Math.max(alpha * opts.minLevelFactor, level));
-      const value = upperQuantile(sortedCopy(all), level, opts.tailShare);
+      const value = upperQuantile(input.sortedMs ?? sortedCopy(all), level, opts.tailShare);
       return {
         timeoutMs: value,
         method: 'aci-quantile',

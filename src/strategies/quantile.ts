@@ -27,7 +27,11 @@ export function createQuantileStrategy(options: Partial<QuantileOptions> = {}): 
       if (n < opts.minSamples) throw new InsufficientDataError(input.endpoint, n, opts.minSamples);
       // Warm-up: a window of fewer than 1/α values cannot show its 1 − α quantile; the
       // exponential-tail extrapolation answers above its maximum instead of at it.
-      const value = upperQuantile(sortedCopy(input.durationsMs), input.alpha, opts.tailShare);
+      const value = upperQuantile(
+        input.sortedMs ?? sortedCopy(input.durationsMs),
+        input.alpha,
+        opts.tailShare,
+      );
       return {
         timeoutMs: value,
         method: withinReach(n, input.alpha) ? 'order-statistic' : 'tail-extrapolation',

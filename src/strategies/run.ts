@@ -16,6 +16,8 @@ export async function runStrategy(
     input.timestampsMs,
     input.previous,
   );
-  const result = await strategy.compute({ ...input, durationsMs });
+  // A sorted copy the caller passed describes the window before imputation; drop it if that changed.
+  const sortedMs = durationsMs === input.durationsMs ? input.sortedMs : undefined;
+  const result = await strategy.compute({ ...input, durationsMs, sortedMs });
   return { ...result, censored };
 }

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InsufficientDataError, InvalidConfigError, UnknownStrategyError } from '../core/errors.ts';
+import { sortedCopy } from '../core/stats.ts';
 import { seedSampleDurationsMs } from '../sources/seed-sample.ts';
 import { createAdaptiveStrategy } from './adaptive.ts';
 import { censoredIndices } from './censoring.ts';
@@ -138,6 +139,8 @@ describe('censoring', () => {
       const r = await runStrategy(strategy, {
         endpoint: 'e',
         durationsMs: recorded,
+        // The caller's sorted copy describes the recorded window; imputation must not read it.
+        sortedMs: sortedCopy(recorded),
         timestampsMs: ts,
         alpha: 0.001,
         previous,

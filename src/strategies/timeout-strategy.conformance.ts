@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { JitError } from '../core/errors.ts';
+import { sortedCopy } from '../core/stats.ts';
 import { seedSampleDurationsMs } from '../sources/seed-sample.ts';
 import type { TimeoutStrategy } from './types.ts';
 
@@ -40,6 +41,22 @@ export function timeoutStrategyConformance(name: string, make: () => TimeoutStra
         (await make().compute(input(w))).timeoutMs,
         (await make().compute(input(w))).timeoutMs,
       );
+    });
+
+    it('answers the same when the caller passes the window sorted as well', async () => {
+      for (const [w, alpha] of [
+        [syntheticWindow(2000, 13), 0.001],
+        [syntheticWindow(5000, 17), 0.01],
+        [syntheticWindow(50, 19), 0.001],
+      ] as const) {
+        const plain = await make().compute(input(w, alpha));
+        const withSorted = await make().compute({ ...input(w, alpha), sortedMs: sortedCopy(w) });
+        // Value and method; state may carry timings (the forecaster's training time).
+        assert.deepEqual(
+          [withSorted.timeoutMs, withSorted.method],
+          [plain.timeoutMs, plain.method],
+        );
+      }
     });
 
     it('does not modify the window it is given', async () => {

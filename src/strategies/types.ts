@@ -16,6 +16,12 @@ export interface StrategyInput {
   endpoint: string;
   /** The window's durations in ms, oldest first. */
   durationsMs: ArrayLike<number>;
+  /**
+   * The same durations sorted ascending, when the caller already has them (the worker sorts
+   * once for its summary); strategies that need order statistics read it instead of sorting
+   * again. When given, it must hold exactly the values of `durationsMs`.
+   */
+  sortedMs?: ArrayLike<number> | undefined;
   /** Start time (epoch ms) of each duration, same order; absent when the source has none. */
   timestampsMs?: ArrayLike<number> | undefined;
   /** Target false-timeout rate α (0 < α < 1). Default 0.001. */

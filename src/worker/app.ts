@@ -1,11 +1,11 @@
 // Worker HTTP app factory: /computetimeout (original), /v1/compute (JSON), /healthz. No listen here.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { InvalidBodyError, MissingParameterError } from '../core/errors.ts';
+import { InvalidBodyError, JitError, MissingParameterError } from '../core/errors.ts';
 import { installErrorHandlers } from '../core/http-errors.ts';
 import { createSource } from '../sources/registry.ts';
 import type { LatencySource } from '../sources/types.ts';
-import { Computer } from './compute.ts';
+import { Computer, type ComputeRequest } from './compute.ts';
 import type { WorkerConfig } from './config.ts';
 import { installWorkerMetrics } from './metrics.ts';
 import { installWorkerOpenApi } from './openapi.ts';
@@ -42,24 +42,39 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
   const source = deps.source ?? createSource(config.source, { ...config.sourceOptions });
   const computer = new Computer(config, source);
   const stats = { done: 0, failed: 0, inFlight: 0 };
-  const app = Fastify({ logger: deps.logger ?? true, bodyLimit: 64 * 1024 });
+  // No per-request log lines: two lines per job were ~7 % of a worker's CPU in a cycle
+  // (BENCHMARKS.md, "Cycle"). Each job logs one line itself (debug when done, info when refused);
+  // server errors are logged by the error handler.
+  const app = Fastify({
+    logger: deps.logger ?? true,
+    bodyLimit: 64 * 1024,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
   installErrorHandlers(app);
   installWorkerOpenApi(app);
   // Routes are declared in a plugin, so that the OpenAPI generator (loaded first) sees them.
   void app.register((routes) => {
     const metrics = installWorkerMetrics(routes, { source: source.name, stats });
 
-    async function run(req: Parameters<Computer['compute']>[0]) {
+    async function run(job: ComputeRequest, log: FastifyBaseLogger) {
       stats.inFlight++;
-      const jobDone = metrics.jobStarted(req.strategy ?? config.strategy);
+      const jobDone = metrics.jobStarted(job.strategy ?? config.strategy);
       try {
-        const result = await computer.compute(req);
+        const result = await computer.compute(job);
         stats.done++;
         jobDone();
+        log.debug(
+          { endpoint: job.endpoint, timeoutMs: result.timeoutMs, computeMs: result.computeMs },
+          'job done',
+        );
         return result;
       } catch (err) {
         stats.failed++;
         jobDone(err);
+        // Server errors (5xx) are logged by the error handler; a refused job is logged here.
+        if (err instanceof JitError && err.statusCode < 500) {
+          log.info({ endpoint: job.endpoint, code: err.code }, err.message);
+        }
         throw err;
       } finally {
         stats.inFlight--;
@@ -70,8 +85,7 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
     routes.get('/computetimeout', async (req, reply) => {
       const url = (req.query as Record<string, unknown>).url;
       if (typeof url !== 'string') throw new MissingParameterError('url');
-      req.log = req.log.child({ endpoint: url }); // every log line of this job names its endpoint
-      const result = await run({ endpoint: url });
+      const result = await run({ endpoint: url }, req.log);
       return reply.type('text/plain; charset=utf-8').send(String(result.timeoutMs));
     });
 
@@ -83,8 +97,7 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
           parsed.error.issues,
         );
       }
-      req.log = req.log.child({ endpoint: parsed.data.endpoint });
-      return run(parsed.data);
+      return run(parsed.data, req.log);
     });
 
     routes.get('/healthz', () => ({ status: 'ok', inFlight: stats.inFlight }));

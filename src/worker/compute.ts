@@ -1,6 +1,6 @@
 // One timeout computation: read the window from the source, run the strategy, summarise.
 import { assertEndpointName } from '../core/endpoint-name.ts';
-import { summarize, type WindowSummary } from '../core/stats.ts';
+import { sortedCopy, summarize, type WindowSummary } from '../core/stats.ts';
 import { createStrategy } from '../strategies/registry.ts';
 import { runStrategy } from '../strategies/run.ts';
 import type { PreviousComputation, TimeoutStrategy } from '../strategies/types.ts';
@@ -82,9 +82,12 @@ export class Computer {
       windowHours: this.config.windowHours,
       limit: this.config.windowLimit,
     });
+    // One sort serves the summary and the strategy (a sort is most of a quantile job's own CPU).
+    const sortedMs = sortedCopy(durationsMs);
     const result = await runStrategy(strategy, {
       endpoint,
       durationsMs,
+      sortedMs,
       timestampsMs,
       alpha,
       nowMs: Date.now(),
@@ -99,7 +102,7 @@ export class Computer {
       ...(result.state ? { state: result.state } : {}),
       alpha,
       source: this.source.name,
-      ...summarize(durationsMs),
+      ...summarize(durationsMs, sortedMs),
       computeMs: performance.now() - started,
     };
   }
