@@ -15,6 +15,12 @@ export const brokerConfigSchema = z
     cyclePauseMs: z.number().int().min(0).default(5000),
     /** Time allowed for one call to a worker. Default 30000 (ms). */
     callTimeoutMs: z.number().int().positive().default(30_000),
+    /**
+     * Jobs sent in one call at most, to workers that announce they take batches (1 = one job
+     * per call). Batching saves a broker–worker round trip per job: ~1.5 ms of CPU per job on
+     * the standard machine (BENCHMARKS.md, "Cycle"). Default 8.
+     */
+    batchSize: z.number().int().positive().max(1000).default(8),
     /** Jobs in flight per worker when the worker announces none. Default 1. */
     concurrency: z.number().int().positive().max(1024).default(1),
     /** Attempts per endpoint per cycle (the first call plus retries on other workers). Default 2. */

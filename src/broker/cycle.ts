@@ -7,7 +7,7 @@ import { dispatch } from './dispatch.ts';
 import { readEndpointList } from './endpoints-file.ts';
 import { NO_DATA_METHOD } from '../strategies/sigma.ts';
 import { servingFor } from './serve.ts';
-import { callWorker, type JobSpec } from './worker-client.ts';
+import { callWorker, callWorkerBatch, type JobSpec } from './worker-client.ts';
 import type { WorkerRecord, WorkerRegistry } from './worker-registry.ts';
 
 export interface CycleSummary {
@@ -140,6 +140,17 @@ export class CycleRunner {
         used.add(worker.id);
         return callWorker(worker, jobFor(store, config, endpoint), callTimeoutFor(worker, config));
       },
+      callBatch: (worker, batch) => {
+        used.add(worker.id);
+        // The call's time allowance grows with its jobs: each may take what one call may.
+        return callWorkerBatch(
+          worker,
+          batch.map((endpoint) => jobFor(store, config, endpoint)),
+          callTimeoutFor(worker, config) * batch.length,
+        );
+      },
+      batchSize: (worker) =>
+        worker.protocol === 'v1' ? Math.min(config.batchSize, worker.maxBatch) : 1,
       onUnreachable: (worker, error, endpoint) =>
         registry.evict(worker.id, `${error} (while computing "${endpoint}")`),
       onAttemptFailed: (worker, endpoint, error, retry) =>

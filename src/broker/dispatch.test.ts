@@ -13,6 +13,7 @@ function worker(id: string, concurrency = 1): WorkerRecord {
     protocol: 'v1',
     concurrency,
     maxJobMs: undefined,
+    maxBatch: 1,
     registeredAt: 0,
     lastHeartbeatAt: 0,
     leaseMs: 30_000,
@@ -129,5 +130,107 @@ describe('dispatch', () => {
       call: () => (n++ === 0 ? Promise.reject(new Error('boom')) : Promise.resolve(ok(3))),
     });
     assert.equal(results[0]?.ok, true);
+  });
+
+  describe('batches', () => {
+    /** `call` and `callBatch` from one per-job answer, recording every call's size. */
+    const calls = (answer: (w: WorkerRecord, e: string) => CallOutcome, sizes: number[] = []) => ({
+      call: async (w: WorkerRecord, e: string) => {
+        sizes.push(1);
+        await sleep(1);
+        return answer(w, e);
+      },
+      callBatch: async (w: WorkerRecord, batch: string[]) => {
+        sizes.push(batch.length);
+        assert.equal(w.inFlight, batch.length); // in flight counts jobs, not calls
+        await sleep(1);
+        return batch.map((e) => answer(w, e));
+      },
+    });
+
+    it('sends up to batchSize jobs per call, shrinking to an even share near the end', async () => {
+      const sizes: number[] = [];
+      const seen: string[] = [];
+      const results = await dispatch(names(50), [worker('a'), worker('b')], {
+        maxAttempts: 2,
+        onUnreachable: () => assert.fail('nobody is unreachable'),
+        batchSize: () => 8,
+        ...calls((_w, e) => (seen.push(e), ok(2)), sizes),
+      });
+      assert.equal(results.length, 50);
+      assert.ok(results.every((r) => r.ok));
+      assert.deepEqual([...seen].sort(), names(50).sort()); // each job once
+      assert.equal(Math.max(...sizes), 8);
+      assert.ok(sizes.length < 20, `50 jobs in few calls: ${sizes.join(' ')}`);
+      assert.ok(
+        sizes.slice(-2).every((n) => n < 8),
+        `the last calls are small: ${sizes.join(' ')}`,
+      );
+    });
+
+    it('keeps one job per call for workers with batch size 1', async () => {
+      const sizes: number[] = [];
+      await dispatch(names(6), [worker('a')], {
+        maxAttempts: 1,
+        onUnreachable: () => undefined,
+        batchSize: () => 1,
+        ...calls(() => ok(1), sizes),
+      });
+      assert.deepEqual(sizes, [1, 1, 1, 1, 1, 1]);
+    });
+
+    it('retries only the failed jobs of a batch, on another worker', async () => {
+      const attempts = new Map<string, string[]>();
+      const results = await dispatch(names(8), [worker('a'), worker('b')], {
+        maxAttempts: 2,
+        onUnreachable: () => undefined,
+        batchSize: () => 4,
+        ...calls((w, e) => {
+          attempts.set(e, [...(attempts.get(e) ?? []), w.id]);
+          return e === 'e1' && w.id === 'a'
+            ? { ok: false, evict: false, error: 'HTTP 422' }
+            : ok(3);
+        }),
+      });
+      assert.equal(results.length, 8);
+      assert.ok(results.every((r) => r.ok));
+      for (const [e, ws] of attempts) {
+        if (e === 'e1' && ws[0] === 'a') assert.deepEqual(ws, ['a', 'b']);
+        else assert.equal(ws.length, 1, `${e} ran once: ${ws.join(',')}`);
+      }
+    });
+
+    it('evicts a worker whose batch call found nobody, once, and runs its jobs elsewhere', async () => {
+      const unreachable: string[] = [];
+      const sizes: number[] = [];
+      const results = await dispatch(names(12), [worker('dead'), worker('live')], {
+        maxAttempts: 2,
+        onUnreachable: (w) => unreachable.push(w.id),
+        batchSize: () => 4,
+        ...calls(
+          (w) => (w.id === 'dead' ? { ok: false, evict: true, error: 'ECONNREFUSED' } : ok(1)),
+          sizes,
+        ),
+      });
+      assert.deepEqual(unreachable, ['dead']);
+      assert.ok(sizes.some((n) => n > 1));
+      assert.equal(results.length, 12);
+      assert.ok(results.every((r) => r.ok && r.workerId === 'live'));
+    });
+
+    it('fails every job of a call that answered the wrong number of outcomes', async () => {
+      const results = await dispatch(names(3), [worker('a')], {
+        maxAttempts: 1,
+        onUnreachable: () => undefined,
+        batchSize: () => 3,
+        call: () => assert.fail('three jobs for one lane go in one batch'),
+        callBatch: () => Promise.resolve([ok(1)]),
+      });
+      assert.equal(results.length, 3);
+      for (const r of results) {
+        assert.equal(r.ok, false);
+        if (!r.ok) assert.match(r.error, /1 outcomes for 3 jobs/);
+      }
+    });
   });
 });

@@ -24,6 +24,14 @@ export interface DispatchOptions {
   /** Attempts per endpoint, each on a different worker. */
   maxAttempts: number;
   call: (worker: WorkerRecord, endpoint: string) => Promise<CallOutcome>;
+  /**
+   * Several jobs in one call, answering one outcome per endpoint in the same order; used for
+   * workers whose `batchSize` is above 1. A call that fails as a whole answers the same failure
+   * for each endpoint.
+   */
+  callBatch?: (worker: WorkerRecord, endpoints: string[]) => Promise<CallOutcome[]>;
+  /** Jobs per call at most for a worker. Default 1 (one job per call). */
+  batchSize?: (worker: WorkerRecord) => number;
   /** Called when a worker failed to answer; the dispatcher stops using it at once. */
   onUnreachable: (worker: WorkerRecord, error: string, endpoint: string) => void;
   /** Called for every failed attempt, before the job is retried elsewhere or given up. */
@@ -71,59 +79,97 @@ export async function dispatch(
     w();
   };
   const canStillRun = (job: Job) => [...alive].some((id) => !job.tried.has(id));
+  const laneCount = workers.reduce((n, w) => n + Math.max(1, w.concurrency), 0);
+
+  /**
+   * Takes the next jobs this worker has not tried: up to its batch size, but no more than an
+   * even share of what is left, so that near the end of a cycle no lane sits on a long batch
+   * while the others idle.
+   */
+  function take(worker: WorkerRecord): Job[] {
+    const max = opts.callBatch ? Math.max(1, opts.batchSize?.(worker) ?? 1) : 1;
+    const want = Math.max(1, Math.min(max, Math.floor(queue.length / laneCount)));
+    const taken: Job[] = [];
+    for (let i = 0; i < queue.length && taken.length < want;) {
+      const job = queue[i] as Job;
+      if (job.tried.has(worker.id)) i++;
+      else taken.push(queue.splice(i, 1)[0] as Job);
+    }
+    return taken;
+  }
+
+  /** One call for `jobs` (one job, or a batch); never rejects. */
+  async function run(worker: WorkerRecord, jobs: Job[]): Promise<CallOutcome[]> {
+    const failed = (err: unknown): CallOutcome[] =>
+      jobs.map(() => ({
+        ok: false,
+        evict: false,
+        error: err instanceof Error ? err.message : String(err),
+      }));
+    try {
+      if (jobs.length === 1 || !opts.callBatch) {
+        return [await opts.call(worker, (jobs[0] as Job).endpoint)];
+      }
+      const outcomes = await opts.callBatch(
+        worker,
+        jobs.map((j) => j.endpoint),
+      );
+      return outcomes.length === jobs.length
+        ? outcomes
+        : failed(`${outcomes.length} outcomes for ${jobs.length} jobs`);
+    } catch (err) {
+      return failed(err);
+    }
+  }
 
   async function lane(worker: WorkerRecord): Promise<void> {
     while (alive.has(worker.id)) {
-      const idx = queue.findIndex((j) => !j.tried.has(worker.id));
-      if (idx === -1) {
+      const jobs = take(worker);
+      if (jobs.length === 0) {
         // Nothing for this worker now; wait while another lane may still hand a job back.
         if (inFlight === 0 && !queue.some(canStillRun)) return;
         if (queue.length === 0 && inFlight === 0) return;
         await changed;
         continue;
       }
-      const job = queue.splice(idx, 1)[0] as Job;
-      job.attempts++;
-      job.tried.add(worker.id);
-      inFlight++;
-      worker.inFlight++;
-      let outcome: CallOutcome;
-      try {
-        outcome = await opts.call(worker, job.endpoint);
-      } catch (err) {
-        outcome = {
-          ok: false,
-          evict: false,
-          error: err instanceof Error ? err.message : String(err),
-        };
+      for (const job of jobs) {
+        job.attempts++;
+        job.tried.add(worker.id);
       }
-      worker.inFlight--;
-      inFlight--;
-      if (outcome.ok) {
-        worker.jobsDone++;
-        finish({ endpoint: job.endpoint, ok: true, workerId: worker.id, outcome, at: new Date() });
-      } else {
-        worker.jobsFailed++;
-        job.lastError = outcome.error;
-        if (outcome.evict && alive.delete(worker.id)) {
-          opts.onUnreachable(worker, outcome.error, job.endpoint);
-        }
-        const retry = job.attempts < opts.maxAttempts && canStillRun(job);
-        opts.onAttemptFailed?.(worker, job.endpoint, outcome.error, retry);
-        if (retry) queue.push(job);
-        else {
-          finish({
-            endpoint: job.endpoint,
-            ok: false,
-            error: job.lastError,
-            at: new Date(),
-            workerIds: [...job.tried],
-          });
-        }
-      }
+      inFlight += jobs.length;
+      worker.inFlight += jobs.length;
+      const outcomes = await run(worker, jobs);
+      worker.inFlight -= jobs.length;
+      inFlight -= jobs.length;
+      for (const [i, job] of jobs.entries()) settle(worker, job, outcomes[i] as CallOutcome);
       notify();
     }
     notify();
+  }
+
+  function settle(worker: WorkerRecord, job: Job, outcome: CallOutcome): void {
+    if (outcome.ok) {
+      worker.jobsDone++;
+      finish({ endpoint: job.endpoint, ok: true, workerId: worker.id, outcome, at: new Date() });
+    } else {
+      worker.jobsFailed++;
+      job.lastError = outcome.error;
+      if (outcome.evict && alive.delete(worker.id)) {
+        opts.onUnreachable(worker, outcome.error, job.endpoint);
+      }
+      const retry = job.attempts < opts.maxAttempts && canStillRun(job);
+      opts.onAttemptFailed?.(worker, job.endpoint, outcome.error, retry);
+      if (retry) queue.push(job);
+      else {
+        finish({
+          endpoint: job.endpoint,
+          ok: false,
+          error: job.lastError,
+          at: new Date(),
+          workerIds: [...job.tried],
+        });
+      }
+    }
   }
 
   await Promise.all(

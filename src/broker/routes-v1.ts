@@ -35,6 +35,8 @@ const registerBodySchema = z
     concurrency: z.number().int().positive().max(1024).optional(),
     /** The worker's longest job (its strategy's time budget), so the broker waits long enough. */
     maxJobMs: z.number().int().positive().max(3_600_000).optional(),
+    /** Jobs the worker takes in one call (POST /v1/compute/batch). */
+    maxBatch: z.number().int().positive().max(1000).optional(),
   })
   .strict();
 
@@ -53,6 +55,7 @@ function workerView(w: WorkerRecord) {
     protocol: w.protocol,
     concurrency: w.concurrency,
     maxJobMs: w.maxJobMs ?? null,
+    maxBatch: w.maxBatch,
     registeredAt: new Date(w.registeredAt).toISOString(),
     lastHeartbeatAt: new Date(w.lastHeartbeatAt).toISOString(),
     leaseExpiresAt: new Date(w.lastHeartbeatAt + w.leaseMs).toISOString(),
@@ -113,7 +116,7 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
     const parsed = registerBodySchema.safeParse(req.body);
     if (!parsed.success) {
       throw new InvalidBodyError(
-        'body must be {"url": string, "concurrency"?: integer, "maxJobMs"?: integer}',
+        'body must be {"url": string, "concurrency"?: integer, "maxJobMs"?: integer, "maxBatch"?: integer}',
         parsed.error.issues,
       );
     }
@@ -122,6 +125,7 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
       'v1',
       parsed.data.concurrency,
       parsed.data.maxJobMs,
+      parsed.data.maxBatch,
     );
     log.info({ workerId: w.id, url: w.url }, 'worker registered');
     // The last cycle found nobody to work: start the next one now rather than after the pause.

@@ -1,4 +1,4 @@
-// Calls one worker for one endpoint, over the v1 JSON API or the original's text API, with a timeout.
+// Calls one worker for one endpoint (or a batch of them), over the v1 JSON API or the original's text API, with a timeout.
 import { z } from 'zod';
 import { httpRequest, type HttpResponse } from '../core/http-client.ts';
 import type { WorkerRecord } from './worker-registry.ts';
@@ -37,6 +37,81 @@ export interface JobSpec {
     | undefined;
 }
 
+/** The v1 body of one job. */
+function jobBody(job: JobSpec) {
+  return {
+    endpoint: job.endpoint,
+    alpha: job.alpha,
+    ...(job.strategy ? { strategy: job.strategy } : {}),
+    ...(job.previous ? { previous: job.previous } : {}),
+  };
+}
+
+/** One reply item, parsed as the broker accepts it. */
+function accept(json: unknown): CallOutcome {
+  const parsed = replySchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return {
+      ok: false,
+      evict: false,
+      error: `worker reply rejected: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`,
+    };
+  }
+  return { ok: true, reply: parsed.data };
+}
+
+/**
+ * Several jobs in one call (`POST /v1/compute/batch`, for workers that announced a batch size):
+ * one outcome per job, in order. `timeoutMs` is for the whole call. A call that fails as a whole
+ * (no answer, not HTTP 200, not the expected JSON) gives every job the same failure.
+ */
+export async function callWorkerBatch(
+  worker: WorkerRecord,
+  jobs: readonly JobSpec[],
+  timeoutMs: number,
+): Promise<CallOutcome[]> {
+  const all = (outcome: CallOutcome) => jobs.map(() => outcome);
+  let res: HttpResponse;
+  try {
+    res = await httpRequest(`${worker.url}/v1/compute/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jobs: jobs.map(jobBody) }),
+      timeoutMs,
+    });
+  } catch (err) {
+    return all({ ok: false, evict: true, error: describeFetchError(err, timeoutMs) });
+  }
+  if (res.status !== 200) {
+    const error = `worker answered HTTP ${res.status}: ${errorMessage(res.text)}`;
+    return all({ ok: false, evict: false, error });
+  }
+  let results: unknown;
+  try {
+    results = (JSON.parse(res.text) as { results?: unknown }).results;
+  } catch {
+    return all({ ok: false, evict: false, error: 'worker reply is not JSON' });
+  }
+  if (!Array.isArray(results) || results.length !== jobs.length) {
+    const error = `worker reply rejected: expected "results" with ${jobs.length} items`;
+    return all({ ok: false, evict: false, error });
+  }
+  return results.map((item: unknown) => {
+    const failure = (item as { error?: { message?: unknown }; status?: unknown } | null)?.error;
+    if (failure) {
+      const status = (item as { status?: unknown }).status;
+      const message = typeof failure.message === 'string' ? failure.message.slice(0, 200) : '';
+      return {
+        ok: false,
+        evict: false,
+        error: `worker answered HTTP ${typeof status === 'number' ? status : '?'}: ${message}`,
+      };
+    }
+    return accept(item);
+  });
+}
+
 export async function callWorker(
   worker: WorkerRecord,
   job: JobSpec,
@@ -53,12 +128,7 @@ export async function callWorker(
         : await httpRequest(`${worker.url}/v1/compute`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({
-              endpoint: job.endpoint,
-              alpha: job.alpha,
-              ...(job.strategy ? { strategy: job.strategy } : {}),
-              ...(job.previous ? { previous: job.previous } : {}),
-            }),
+            body: JSON.stringify(jobBody(job)),
             timeoutMs,
           });
   } catch (err) {
@@ -92,16 +162,7 @@ export async function callWorker(
   } catch {
     return { ok: false, evict: false, error: 'worker reply is not JSON' };
   }
-  const parsed = replySchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return {
-      ok: false,
-      evict: false,
-      error: `worker reply rejected: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`,
-    };
-  }
-  return { ok: true, reply: parsed.data };
+  return accept(json);
 }
 
 function errorMessage(text: string): string {

@@ -10,6 +10,8 @@ export interface WorkerRecord {
   url: string;
   protocol: WorkerProtocol;
   concurrency: number;
+  /** Jobs the worker takes in one call (POST /v1/compute/batch); 1 when it announced none. */
+  maxBatch: number;
   /** Longest a job may take on this worker (its strategy's time budget), when it announced one (ms). */
   maxJobMs: number | undefined;
   registeredAt: number;
@@ -61,6 +63,7 @@ export class WorkerRegistry {
     protocol: WorkerProtocol,
     concurrency?: number,
     maxJobMs?: number,
+    maxBatch?: number,
   ): WorkerRecord {
     const normalized = normalizeWorkerUrl(url);
     const t = this.now();
@@ -71,6 +74,7 @@ export class WorkerRegistry {
         w.protocol = protocol;
         if (concurrency !== undefined) w.concurrency = concurrency;
         w.maxJobMs = maxJobMs;
+        w.maxBatch = maxBatch ?? 1;
         w.leaseMs = protocol === 'legacy' ? this.opts.legacyLeaseMs : this.opts.leaseMs;
         return w;
       }
@@ -84,6 +88,7 @@ export class WorkerRegistry {
       protocol,
       concurrency: concurrency ?? this.opts.defaultConcurrency,
       maxJobMs,
+      maxBatch: maxBatch ?? 1,
       registeredAt: t,
       lastHeartbeatAt: t,
       leaseMs: protocol === 'legacy' ? this.opts.legacyLeaseMs : this.opts.leaseMs,

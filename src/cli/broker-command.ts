@@ -60,6 +60,14 @@ export function brokerCommand(): Command {
     )
     .addOption(
       opt(
+        '--batch-size <n>',
+        'jobs per call at most, to workers that take batches (1 = one job per call)',
+        'JIT_BATCH_SIZE',
+        '8',
+      ),
+    )
+    .addOption(
+      opt(
         '--concurrency <n>',
         'jobs in flight per worker (when the worker announces none)',
         'JIT_CONCURRENCY',
@@ -224,6 +232,7 @@ export function brokerCommand(): Command {
               endpointsFile: o.endpoints,
               cyclePauseMs: num(o.cyclePauseMs),
               callTimeoutMs: num(o.callTimeoutMs),
+              batchSize: num(o.batchSize),
               concurrency: num(o.concurrency),
               maxAttempts: num(o.maxAttempts),
               leaseMs: num(o.leaseMs),

@@ -21,6 +21,8 @@ export const workerConfigSchema = z
     heartbeatMs: z.number().int().positive().default(10_000),
     /** Jobs this worker accepts at once; announced to the broker. Default 1. */
     concurrency: z.number().int().positive().max(1024).default(1),
+    /** Jobs this worker takes in one call (POST /v1/compute/batch); announced to the broker. Default 64. */
+    maxBatch: z.number().int().positive().max(1000).default(64),
     /** Latency source name. Default "seed-sample" when no InfluxDB is configured. */
     source: z.string().min(1).default('seed-sample'),
     /** Default strategy name (a job may name another). Default "adaptive" (see docs/strategies.md). */

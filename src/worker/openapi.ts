@@ -45,6 +45,25 @@ const computeResultSchema = {
   ],
 };
 
+const computeJobSchema = {
+  type: 'object',
+  properties: {
+    endpoint: { type: 'string' },
+    alpha: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+    strategy: { type: 'string', description: "Default: the worker's --strategy." },
+    previous: {
+      type: 'object',
+      properties: {
+        servedMs: { type: 'number' },
+        computedAtMs: { type: 'number' },
+        state: { type: 'object', additionalProperties: true },
+      },
+      required: ['servedMs', 'computedAtMs'],
+    },
+  },
+  required: ['endpoint'],
+};
+
 const computeErrors = {
   400: error('Bad endpoint name or body.'),
   422: error('Unknown strategy, or not enough data for it.'),
@@ -74,25 +93,43 @@ export const WORKER_ROUTE_DOCS: RouteDocs = {
     description:
       'The broker sends the previous computation (served value, when, strategy state) so that the worker stays stateless.',
     tags: ['compute'],
+    body: computeJobSchema,
+    response: { 200: computeResultSchema, ...computeErrors },
+  },
+  'POST /v1/compute/batch': {
+    summary: 'Compute several endpoints’ timeouts in one call',
+    description:
+      'The jobs run one after another; each answers its result or its own error, in order. Saves the broker a round trip per job. At most `--max-batch` jobs (announced at registration).',
+    tags: ['compute'],
     body: {
       type: 'object',
-      properties: {
-        endpoint: { type: 'string' },
-        alpha: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
-        strategy: { type: 'string', description: "Default: the worker's --strategy." },
-        previous: {
-          type: 'object',
-          properties: {
-            servedMs: { type: 'number' },
-            computedAtMs: { type: 'number' },
-            state: { type: 'object', additionalProperties: true },
-          },
-          required: ['servedMs', 'computedAtMs'],
-        },
-      },
-      required: ['endpoint'],
+      properties: { jobs: { type: 'array', items: computeJobSchema, minItems: 1 } },
+      required: ['jobs'],
     },
-    response: { 200: computeResultSchema, ...computeErrors },
+    response: {
+      200: {
+        type: 'object',
+        properties: {
+          results: {
+            type: 'array',
+            description: 'One item per job, in order: its result, or `{status, error}`.',
+            items: {
+              oneOf: [
+                computeResultSchema,
+                {
+                  type: 'object',
+                  description: 'The job failed: the status and error its own call would answer.',
+                  properties: { status: { type: 'integer' }, error: errorSchema.properties.error },
+                  required: ['status', 'error'],
+                },
+              ],
+            },
+          },
+        },
+        required: ['results'],
+      },
+      400: error('Bad body, or more jobs than the worker takes.'),
+    },
   },
   'GET /healthz': {
     summary: 'Liveness',

@@ -7,6 +7,8 @@ export interface RegistrationOptions {
   advertiseUrl: string;
   /** Jobs this worker takes at once. */
   concurrency: number;
+  /** Jobs the worker takes in one call (POST /v1/compute/batch). */
+  maxBatch: number;
   /** Heartbeat period (ms). */
   heartbeatMs: number;
   /** Bearer token the broker asks of workers, if any. */
@@ -80,6 +82,7 @@ export class Registration {
     const res = await this.request('POST', '/v1/workers', {
       url: this.opts.advertiseUrl,
       concurrency: this.opts.concurrency,
+      maxBatch: this.opts.maxBatch,
       ...(this.opts.maxJobMs === undefined ? {} : { maxJobMs: this.opts.maxJobMs }),
     });
     if (res.status !== 201 && res.status !== 200) {

@@ -27,6 +27,7 @@ export async function startWorker(
       brokerUrl: config.brokerUrl,
       advertiseUrl: url,
       concurrency: config.concurrency,
+      maxBatch: config.maxBatch,
       heartbeatMs: config.heartbeatMs,
       maxJobMs: computer.maxJobMs,
       token: config.workerToken,
