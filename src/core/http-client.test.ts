@@ -36,10 +36,31 @@ describe('httpRequest', () => {
       body: '{"é":1}',
       timeoutMs: 2000,
     });
-    assert.deepEqual(a, { status: 201, text: 'POST application/json {"é":1} ✓' });
+    assert.equal(a.status, 201);
+    assert.equal(a.text, 'POST application/json {"é":1} ✓');
     const b = await httpRequest(`${url}/y`, { timeoutMs: 2000 });
     assert.equal(b.text, 'GET undefined  ✓');
     assert.equal(connections, 1, 'the second request went over the kept-alive socket');
+  });
+
+  it('splits a body into lines across chunk boundaries, even inside a character', async () => {
+    const body = Buffer.from('{"a":"é"}\n\n{"b":"✓✓"}\nlast, no newline');
+    const url = await serve((_req, res) => {
+      // Written in pieces that cut a line, the two-byte é and the three-byte ✓ in half.
+      const cuts = [3, 7, 12, 17, 18, body.length];
+      let from = 0;
+      const next = () => {
+        const to = cuts.shift();
+        if (to === undefined) return void res.end();
+        res.write(body.subarray(from, to));
+        from = to;
+        setTimeout(next, 5);
+      };
+      next();
+    });
+    const r = await httpRequest(url, { timeoutMs: 2000 });
+    assert.deepEqual(r.lines(), ['{"a":"é"}', '{"b":"✓✓"}', 'last, no newline']);
+    assert.equal(r.text, body.toString('utf8'));
   });
 
   it('fails with a TimeoutError when no answer comes, and when the body stalls half-way', async () => {

@@ -37,6 +37,9 @@ export type InfluxOptions = z.infer<typeof influxOptionsSchema>;
 
 const UNIT_TO_MS = { ns: 1e-6, us: 1e-3, ms: 1, s: 1e3 } as const;
 
+/** Points per chunk of a window query's answer (~31 KB of JSON each). */
+const CHUNK_POINTS = 1000;
+
 interface InfluxResponse {
   error?: string;
   results?: {
@@ -68,9 +71,19 @@ export function createInfluxSource(options: Partial<InfluxOptions> = {}): Latenc
   const base = opts.url.replace(/\/+$/, '');
   const label = `influxdb(${base})`;
 
-  async function query(q: string, db?: string): Promise<InfluxResponse> {
+  /**
+   * Runs one InfluxQL query; answers its JSON documents (one, or one per chunk when `chunked`).
+   * A window of 5000 points is ~154 KB of JSON: asked in chunks of CHUNK_POINTS, it arrives as
+   * ~31 KB documents, each decoded and parsed on its own (see `HttpResponse.lines`). Servers
+   * that do not chunk answer one document, which reads the same way.
+   */
+  async function query(q: string, db?: string, chunked = false): Promise<InfluxResponse[]> {
     const params = new URLSearchParams({ q, epoch: 'ns' });
     if (db) params.set('db', db);
+    if (chunked) {
+      params.set('chunked', 'true');
+      params.set('chunk_size', String(CHUNK_POINTS));
+    }
     const headers: Record<string, string> = {
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
@@ -92,27 +105,32 @@ export function createInfluxSource(options: Partial<InfluxOptions> = {}): Latenc
     } catch (err) {
       throw new SourceUnavailableError(label, describeFetchError(err));
     }
-    const text = res.text;
-    let body: InfluxResponse;
-    try {
-      body = JSON.parse(text) as InfluxResponse;
-    } catch {
-      throw new SourceQueryError(label, `HTTP ${res.status}: ${text.slice(0, 200)}`);
+    const lines = res.lines();
+    const docs: InfluxResponse[] = [];
+    for (const line of lines) {
+      try {
+        docs.push(JSON.parse(line) as InfluxResponse);
+      } catch {
+        throw new SourceQueryError(label, `HTTP ${res.status}: ${res.text.slice(0, 200)}`);
+      }
     }
-    const error = body.error ?? body.results?.find((r) => r.error)?.error;
-    if (res.status < 200 || res.status > 299 || error)
+    const error = docs
+      .map((body) => body.error ?? body.results?.find((r) => r.error)?.error)
+      .find((e) => e !== undefined);
+    if (res.status < 200 || res.status > 299 || error || docs.length === 0)
       throw new SourceQueryError(label, error ?? `HTTP ${res.status}`);
-    return body;
+    return docs;
   }
 
   return {
     name: 'influxdb',
     async fetchWindow(endpoint: string, fetchOpts: FetchOptions): Promise<LatencyWindow> {
-      const body = await query(buildDurationQuery(endpoint, opts, fetchOpts), opts.database);
+      const docs = await query(buildDurationQuery(endpoint, opts, fetchOpts), opts.database, true);
       const factor = UNIT_TO_MS[opts.durationUnit];
       const durationsMs: number[] = [];
       const timestampsMs: number[] = [];
-      for (const series of body.results?.[0]?.series ?? []) {
+      // Chunks continue the same series in order (newest first, as queried).
+      for (const series of docs.flatMap((body) => body.results?.[0]?.series ?? [])) {
         const col = series.columns.indexOf(opts.field);
         const timeCol = series.columns.indexOf('time');
         for (const row of series.values) {

@@ -129,6 +129,27 @@ describe('influxdb', { skip: influxdSkip() }, () => {
       assert.deepEqual(await durationsOf(exact, '/svc/exac', opts), []);
     });
 
+    it('reads a window answered in several chunks whole and in order', async () => {
+      // 2500 points: three of the adapter's 1000-point chunks (a 5000-point window is five).
+      const durations = Array.from({ length: 2500 }, (_, i) => 1 + i / 1000);
+      await write('chunk-test', durations);
+      const source = createInfluxSource({ url: influx.url, database: DB });
+      const all = await source.fetchWindow('chunk-test', { windowHours: 48, limit: 5000 });
+      const asStored = durations.map((ms) => Math.round(ms * 1e6) * 1e-6); // ns in the store
+      assert.deepEqual(all.durationsMs, asStored);
+      const ts = all.timestampsMs ?? [];
+      assert.equal(ts.length, 2500);
+      assert.ok(
+        ts.every((t, i) => i === 0 || t > (ts[i - 1] as number)),
+        'oldest first',
+      );
+      // LIMIT across chunks keeps the most recent ones.
+      assert.deepEqual(
+        await durationsOf(source, 'chunk-test', { windowHours: 48, limit: 1500 }),
+        asStored.slice(1000),
+      );
+    });
+
     it('converts durations with durationUnit', async () => {
       // Stored as microseconds this time: 1500 µs = 1.5 ms.
       await influx.writeLines(DB, [spanLine('unit-test', 1500, nowNs() - 1000n)]);

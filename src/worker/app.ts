@@ -1,4 +1,4 @@
-// Worker HTTP app factory: /computetimeout (original), /v1/compute (JSON), /healthz. No listen here.
+// Worker HTTP app factory: /computetimeout (original), /v1/compute and /v1/compute/batch (JSON), /healthz. No listen here.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { InvalidBodyError, JitError, MissingParameterError } from '../core/errors.ts';
