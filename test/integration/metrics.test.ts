@@ -156,6 +156,9 @@ describe('broker and worker /metrics after real cycles', () => {
     await fetch(`${broker.url}/v1/endpoints`);
     await fetch(`${broker.url}/v1/timeouts/customer`);
     await fetch(`${broker.url}/v1/timeouts/order`);
+    await fetch(`${broker.url}/v1/timeouts/no-such-endpoint`);
+    await fetch(`${broker.url}/gettimeout?url=customer`);
+    await fetch(`${broker.url}/gettimeout`);
     await fetch(`${broker.url}/no/such/path/${Math.random()}`);
     const samples = await scrape(broker.url);
     const count = (route: string, status: string) =>
@@ -166,6 +169,10 @@ describe('broker and worker /metrics after real cycles', () => {
       });
     assert.ok(count('/v1/endpoints', '200') >= 1);
     assert.ok(count('/v1/timeouts/:endpoint', '200') >= 2);
+    // The hot read routes, error answers included.
+    assert.ok(count('/v1/timeouts/:endpoint', '422') >= 1);
+    assert.ok(count('/gettimeout', '200') >= 1);
+    assert.ok(count('/gettimeout', '400') >= 1);
     // The worker's registration reached the broker too.
     assert.equal(
       value(samples, 'jit_http_request_duration_seconds_count', {
