@@ -4,7 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { brokerConfig } from '../../src/broker/config.ts';
+import { SourceUnavailableError } from '../../src/core/errors.ts';
+import { createSeedSampleSource } from '../../src/sources/seed-sample.ts';
+import type { LatencySource } from '../../src/sources/types.ts';
 import { startBroker, type RunningBroker } from '../../src/broker/run.ts';
 import { workerConfig } from '../../src/worker/config.ts';
 import { startWorker, type RunningWorker } from '../../src/worker/run.ts';
@@ -100,5 +104,56 @@ describe('a broker cycle with a worker that takes batches', () => {
       );
     const calls = count('/v1/compute/batch') - 1 + count('/v1/compute') - 1; // less the test above
     assert.ok(calls >= ENDPOINTS.length / 5 && calls < ENDPOINTS.length / 2, `${calls} calls`);
+  });
+});
+
+describe('a batch reads the next window while the current job computes', () => {
+  // The sample source behind a seam that records reads: how many at once, in which order, and
+  // fails at once for "down" (before the worker awaits that read).
+  const sample = createSeedSampleSource();
+  const reads: string[] = [];
+  let open = 0;
+  let most = 0;
+  const source: LatencySource = {
+    name: 'recording',
+    check: () => Promise.resolve(),
+    async fetchWindow(endpoint, options) {
+      reads.push(endpoint);
+      if (endpoint === 'down') throw new SourceUnavailableError('recording', 'down on purpose');
+      most = Math.max(most, ++open);
+      try {
+        await sleep(5);
+        return await sample.fetchWindow(endpoint, options);
+      } finally {
+        open--;
+      }
+    },
+  };
+  let own: RunningWorker;
+  before(async () => {
+    own = await startWorker(
+      workerConfig({ port: 0, register: false, strategy: 'quantile', maxBatch: 10 }),
+      { source, logger: false },
+    );
+  });
+  after(() => own.close());
+
+  it('answers every job in order, one read at a time, a failed read failing only its job', async () => {
+    const names = ['a', 'b', 'down', 'c', 'bad\u0000name', 'd'];
+    const res = await fetch(`${own.url}/v1/compute/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jobs: names.map((endpoint) => ({ endpoint })) }),
+    });
+    assert.equal(res.status, 200);
+    const { results } = (await res.json()) as { results: Record<string, unknown>[] };
+    assert.deepEqual(
+      results.map((r) => r.endpoint ?? r.status),
+      ['a', 'b', 503, 'c', 400, 'd'],
+    );
+    assert.deepEqual(reads, ['a', 'b', 'down', 'c', 'd'], 'a bad name is never read');
+    assert.equal(most, 1, 'never two reads in flight for one call');
+    // The worker is still serving (a read that failed before it was awaited crashed nothing).
+    assert.equal((await fetch(`${own.url}/healthz`)).status, 200);
   });
 });
