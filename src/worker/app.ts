@@ -5,7 +5,7 @@ import { InvalidBodyError, JitError, MissingParameterError } from '../core/error
 import { installErrorHandlers } from '../core/http-errors.ts';
 import { createSource } from '../sources/registry.ts';
 import type { LatencySource } from '../sources/types.ts';
-import { Computer, type ComputeRequest, type ComputeResult, type PreparedJob } from './compute.ts';
+import { Computer, type ComputeRequest } from './compute.ts';
 import type { WorkerConfig } from './config.ts';
 import { installWorkerMetrics } from './metrics.ts';
 import { installWorkerOpenApi } from './openapi.ts';
@@ -57,16 +57,11 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
   void app.register((routes) => {
     const metrics = installWorkerMetrics(routes, { source: source.name, stats });
 
-    /** Runs one job with its stats, metrics and log line; `work` computes it (default: whole). */
-    async function run(
-      job: ComputeRequest,
-      log: FastifyBaseLogger,
-      work: () => Promise<ComputeResult> = () => computer.compute(job),
-    ) {
+    async function run(job: ComputeRequest, log: FastifyBaseLogger) {
       stats.inFlight++;
       const jobDone = metrics.jobStarted(job.strategy ?? config.strategy);
       try {
-        const result = await work();
+        const result = await computer.compute(job);
         stats.done++;
         jobDone();
         log.debug(
@@ -130,39 +125,13 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
           parsed.error.issues,
         );
       }
-      // One job after another, but the next job's window is read while this one computes (still
-      // one query in flight per call): InfluxDB does not wait for the worker's CPU work, and its
-      // connection never idles between two jobs of a batch.
-      const jobs = parsed.data.jobs;
-      const prepare = (i: number): PreparedJob | { error: Error } | undefined => {
-        const job = jobs[i];
-        if (job === undefined) return undefined;
-        try {
-          return computer.prepare(job);
-        } catch (error) {
-          return { error: error instanceof Error ? error : new Error(String(error)) };
-        }
-      };
       const results: unknown[] = [];
-      let next = prepare(0);
-      for (const [i, job] of jobs.entries()) {
-        const current = next;
-        next = undefined;
-        const readNext = () => (next = prepare(i + 1));
+      for (const job of parsed.data.jobs) {
         try {
-          results.push(
-            await run(job, req.log, () => {
-              if (current === undefined || 'error' in current) {
-                readNext();
-                return Promise.reject(current?.error ?? new Error('job not prepared'));
-              }
-              return computer.finish(current, readNext);
-            }),
-          );
+          results.push(await run(job, req.log));
         } catch (err) {
           results.push(failureItem(err, job, req.log));
         }
-        next ??= prepare(i + 1); // when the job failed before its read finished
       }
       return { results };
     });

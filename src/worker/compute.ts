@@ -4,7 +4,7 @@ import { sortedCopy, summarize, type WindowSummary } from '../core/stats.ts';
 import { createStrategy } from '../strategies/registry.ts';
 import { runStrategy } from '../strategies/run.ts';
 import type { PreviousComputation, TimeoutStrategy } from '../strategies/types.ts';
-import type { LatencySource, LatencyWindow } from '../sources/types.ts';
+import type { LatencySource } from '../sources/types.ts';
 import type { WorkerConfig } from './config.ts';
 
 /** A job as the broker sends it (`POST /v1/compute`). */
@@ -31,16 +31,6 @@ export interface ComputeResult extends WindowSummary {
   censored: number;
   /** Strategy state for the broker to send back next time. */
   state?: Record<string, unknown>;
-}
-
-/** A checked job whose window is being read. */
-export interface PreparedJob {
-  req: ComputeRequest;
-  endpoint: string;
-  strategy: TimeoutStrategy;
-  window: Promise<LatencyWindow>;
-  /** performance.now() when the job was prepared. */
-  started: number;
 }
 
 export class Computer {
@@ -84,43 +74,14 @@ export class Computer {
   }
 
   async compute(req: ComputeRequest): Promise<ComputeResult> {
-    return this.finish(this.prepare(req));
-  }
-
-  /**
-   * Checks a job and starts reading its window (throws for a bad name or strategy, before any
-   * query). `finish` completes it; between the two the caller may start the next job's read.
-   */
-  prepare(req: ComputeRequest): PreparedJob {
     const started = performance.now();
     const endpoint = assertEndpointName(req.endpoint);
     const strategy = this.strategy(req.strategy);
-    const window = this.source.fetchWindow(endpoint, {
+    const alpha = req.alpha ?? this.config.alpha;
+    const { durationsMs, timestampsMs } = await this.source.fetchWindow(endpoint, {
       windowHours: this.config.windowHours,
       limit: this.config.windowLimit,
     });
-    // Awaited in `finish`, maybe after other work: a failed read must not count as unhandled.
-    window.catch(() => undefined);
-    return { req, endpoint, strategy, window, started };
-  }
-
-  /**
-   * Waits for the job's window, calls `afterRead` (read done, ok or not; e.g. to start the next
-   * job's read), then computes.
-   */
-  async finish(job: PreparedJob, afterRead?: () => void): Promise<ComputeResult> {
-    const { req, endpoint, strategy, started } = job;
-    const alpha = req.alpha ?? this.config.alpha;
-    let window: Awaited<PreparedJob['window']>;
-    try {
-      window = await job.window;
-    } finally {
-      afterRead?.();
-    }
-    // Let a read started by `afterRead` go out first: the request is written on a later tick,
-    // and the strategy below may hold the thread for a while.
-    if (afterRead) await new Promise((resolve) => setImmediate(resolve));
-    const { durationsMs, timestampsMs } = window;
     // One sort serves the summary and the strategy (a sort is most of a quantile job's own CPU).
     const sortedMs = sortedCopy(durationsMs);
     const result = await runStrategy(strategy, {

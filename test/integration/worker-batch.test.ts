@@ -107,9 +107,9 @@ describe('a broker cycle with a worker that takes batches', () => {
   });
 });
 
-describe('a batch reads the next window while the current job computes', () => {
+describe('a batch behind a recording source', () => {
   // The sample source behind a seam that records reads: how many at once, in which order, and
-  // fails at once for "down" (before the worker awaits that read).
+  // fails at once for "down".
   const sample = createSeedSampleSource();
   const reads: string[] = [];
   let open = 0;
@@ -153,7 +153,6 @@ describe('a batch reads the next window while the current job computes', () => {
     );
     assert.deepEqual(reads, ['a', 'b', 'down', 'c', 'd'], 'a bad name is never read');
     assert.equal(most, 1, 'never two reads in flight for one call');
-    // The worker is still serving (a read that failed before it was awaited crashed nothing).
     assert.equal((await fetch(`${own.url}/healthz`)).status, 200);
   });
 });
