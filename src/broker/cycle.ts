@@ -142,11 +142,10 @@ export class CycleRunner {
       },
       callBatch: (worker, batch) => {
         used.add(worker.id);
-        // The call's time allowance grows with its jobs: each may take what one call may.
         return callWorkerBatch(
           worker,
           batch.map((endpoint) => jobFor(store, config, endpoint)),
-          callTimeoutFor(worker, config) * batch.length,
+          callTimeoutFor(worker, config, batch.length),
         );
       },
       batchSize: (worker) =>
@@ -244,9 +243,17 @@ export function jobFor(
 /** Slack on top of a worker's announced job budget: queueing, the data fetch, the reply. */
 const JOB_BUDGET_SLACK_MS = 5000;
 
-/** The time allowed for a call: the configured one, or longer when the worker's budget needs it. */
-export function callTimeoutFor(worker: WorkerRecord, config: Readonly<BrokerConfig>): number {
+/**
+ * The time allowed for a call of `jobs` jobs: the configured one, or longer when the worker's
+ * announced job budget needs it (each job of a batch may take its budget). A batch of fast jobs
+ * gets the same allowance as one job, so a hung worker is found as soon as before.
+ */
+export function callTimeoutFor(
+  worker: WorkerRecord,
+  config: Readonly<BrokerConfig>,
+  jobs = 1,
+): number {
   return worker.maxJobMs === undefined
     ? config.callTimeoutMs
-    : Math.max(config.callTimeoutMs, worker.maxJobMs + JOB_BUDGET_SLACK_MS);
+    : Math.max(config.callTimeoutMs, worker.maxJobMs * jobs + JOB_BUDGET_SLACK_MS);
 }
