@@ -85,6 +85,14 @@ export function workerCommand(): Command {
     )
     .addOption(
       opt(
+        '--max-batch <n>',
+        'jobs this worker takes in one call, POST /v1/compute/batch (announced to the broker)',
+        'JIT_MAX_BATCH',
+        '64',
+      ),
+    )
+    .addOption(
+      opt(
         '--source <name>',
         `latency source: ${sourceNames().join('|')} [default: influxdb when an InfluxDB URL is set, else seed-sample]`,
         'JIT_SOURCE',
@@ -214,6 +222,7 @@ export function workerCommand(): Command {
               heartbeatMs: num(o.heartbeatMs),
               workerToken: tokenFrom('worker', s('workerToken'), s('workerTokenFile')),
               concurrency: num(o.concurrency),
+              maxBatch: num(o.maxBatch),
               source: s('source') ?? (influxUrl ? 'influxdb' : 'seed-sample'),
               strategy: s('strategy'),
               alpha: num(o.alpha),
