@@ -1,6 +1,6 @@
 // Calls one worker for one endpoint (or a batch of them), over the v1 JSON API or the original's text API, with a timeout.
 import { z } from 'zod';
-import { httpRequest, type HttpResponse } from '../core/http-client.ts';
+import { describeRequestError, httpRequest, type HttpResponse } from '../core/http-client.ts';
 import type { WorkerRecord } from './worker-registry.ts';
 
 /** A worker reply as the broker accepts it; anything else is rejected and the old value kept. */
@@ -81,7 +81,7 @@ export async function callWorkerBatch(
       timeoutMs,
     });
   } catch (err) {
-    return all({ ok: false, evict: true, error: describeFetchError(err, timeoutMs) });
+    return all({ ok: false, evict: true, error: describeRequestError(err) });
   }
   if (res.status !== 200) {
     const error = `worker answered HTTP ${res.status}: ${errorMessage(res.text)}`;
@@ -132,7 +132,7 @@ export async function callWorker(
             timeoutMs,
           });
   } catch (err) {
-    return { ok: false, evict: true, error: describeFetchError(err, timeoutMs) };
+    return { ok: false, evict: true, error: describeRequestError(err) };
   }
   const text = res.text;
   if (res.status !== 200) {
@@ -173,13 +173,4 @@ function errorMessage(text: string): string {
     // not JSON: fall through to the raw text
   }
   return text.slice(0, 200);
-}
-
-function describeFetchError(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error) {
-    if (err.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return `connection failed: ${cause?.code ?? cause?.message ?? err.message}`;
-  }
-  return String(err);
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { httpRequest } from './http-client.ts';
+import { describeRequestError, httpRequest } from './http-client.ts';
 
 const servers: Server[] = [];
 after(() => {
@@ -67,7 +67,11 @@ describe('httpRequest', () => {
     const silent = await serve(() => {
       // never answers
     });
-    await assert.rejects(httpRequest(silent, { timeoutMs: 100 }), { name: 'TimeoutError' });
+    await assert.rejects(httpRequest(silent, { timeoutMs: 100 }), (err: Error) => {
+      assert.equal(err.name, 'TimeoutError');
+      assert.equal(describeRequestError(err), 'no answer within 100 ms');
+      return true;
+    });
     const stalling = await serve((_req, res) => {
       res.writeHead(200, { 'content-length': '100' });
       res.write('only part of it');
@@ -81,6 +85,7 @@ describe('httpRequest', () => {
     await new Promise((r) => server.close(r));
     await assert.rejects(httpRequest(url, { timeoutMs: 2000 }), (err: Error) => {
       assert.equal((err.cause as { code?: string }).code, 'ECONNREFUSED');
+      assert.equal(describeRequestError(err), 'connection failed: ECONNREFUSED');
       return true;
     });
   });

@@ -115,3 +115,15 @@ export function httpRequest(url: string, opts: HttpRequestOptions): Promise<Http
     req.end(opts.body);
   });
 }
+
+/**
+ * What went wrong with an `httpRequest`, in a few words for logs and error messages:
+ * "no answer within N ms" for a time-out, "connection failed: CODE" (e.g. ECONNREFUSED) when the
+ * socket failed. One wording for the broker's calls to workers and the InfluxDB source's queries.
+ */
+export function describeRequestError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err.name === 'TimeoutError') return err.message;
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return `connection failed: ${cause?.code ?? cause?.message ?? err.message}`;
+}

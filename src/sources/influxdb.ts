@@ -1,7 +1,7 @@
 // Source `influxdb`: InfluxQL over HTTP (/query) to InfluxDB 1.x, or 2.x/3.x via their v1 API + token.
 import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
-import { httpRequest, type HttpResponse } from '../core/http-client.ts';
+import { describeRequestError, httpRequest, type HttpResponse } from '../core/http-client.ts';
 import { SourceQueryError, SourceUnavailableError } from '../core/errors.ts';
 import { quoteIdentifier, quoteRegexLiteral, quoteString } from './influxql.ts';
 import type { FetchOptions, LatencySource, LatencyWindow } from './types.ts';
@@ -103,7 +103,7 @@ export function createInfluxSource(options: Partial<InfluxOptions> = {}): Latenc
         timeoutMs: opts.requestTimeoutMs,
       });
     } catch (err) {
-      throw new SourceUnavailableError(label, describeFetchError(err));
+      throw new SourceUnavailableError(label, describeRequestError(err));
     }
     const lines = res.lines();
     const docs: InfluxResponse[] = [];
@@ -155,13 +155,4 @@ export function createInfluxSource(options: Partial<InfluxOptions> = {}): Latenc
       await query('SHOW DATABASES');
     },
   };
-}
-
-function describeFetchError(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    if (err.name === 'TimeoutError') return 'request timed out';
-    return cause?.code ?? cause?.message ?? err.message;
-  }
-  return String(err);
 }
