@@ -2,7 +2,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { InvalidBodyError, JitError, MissingParameterError } from '../core/errors.ts';
-import { installErrorHandlers } from '../core/http-errors.ts';
+import { errorAnswer, installErrorHandlers } from '../core/http-errors.ts';
 import { createSource } from '../sources/registry.ts';
 import type { LatencySource } from '../sources/types.ts';
 import { Computer, type ComputeRequest } from './compute.ts';
@@ -107,13 +107,8 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
 
     /** A failed job's item in a batch answer: the status and body its own call would get. */
     function failureItem(err: unknown, job: ComputeRequest, log: FastifyBaseLogger) {
-      if (err instanceof JitError) {
-        // The error handler logs a single call's server errors; a batch item is logged here.
-        if (err.statusCode >= 500) log.error({ err, endpoint: job.endpoint }, err.message);
-        return { status: err.statusCode, ...err.toJSON() };
-      }
-      log.error({ err, endpoint: job.endpoint }, 'unhandled error');
-      return { status: 500, error: { code: 'INTERNAL', message: 'internal error' } };
+      const { status, body } = errorAnswer(err, log, { endpoint: job.endpoint });
+      return { status, ...body };
     }
 
     // Several jobs in one call, one after another: saves the broker a round trip per job.
