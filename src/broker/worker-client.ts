@@ -47,6 +47,14 @@ function jobBody(job: JobSpec) {
   };
 }
 
+/**
+ * A job the worker refused or failed, with the status its call answered. The wording is what
+ * `SOURCE_ERROR_PATTERN` (metrics.ts) recognises a source failure by.
+ */
+function answered(status: number | string, message: string): CallOutcome {
+  return { ok: false, evict: false, error: `worker answered HTTP ${status}: ${message}` };
+}
+
 /** One reply item, parsed as the broker accepts it. */
 function accept(json: unknown): CallOutcome {
   const parsed = replySchema.safeParse(json);
@@ -83,10 +91,7 @@ export async function callWorkerBatch(
   } catch (err) {
     return all({ ok: false, evict: true, error: describeRequestError(err) });
   }
-  if (res.status !== 200) {
-    const error = `worker answered HTTP ${res.status}: ${errorMessage(res.text)}`;
-    return all({ ok: false, evict: false, error });
-  }
+  if (res.status !== 200) return all(answered(res.status, errorMessage(res.text)));
   let results: unknown;
   try {
     results = (JSON.parse(res.text) as { results?: unknown }).results;
@@ -102,11 +107,7 @@ export async function callWorkerBatch(
     if (failure) {
       const status = (item as { status?: unknown }).status;
       const message = typeof failure.message === 'string' ? failure.message.slice(0, 200) : '';
-      return {
-        ok: false,
-        evict: false,
-        error: `worker answered HTTP ${typeof status === 'number' ? status : '?'}: ${message}`,
-      };
+      return answered(typeof status === 'number' ? status : '?', message);
     }
     return accept(item);
   });
@@ -135,13 +136,7 @@ export async function callWorker(
     return { ok: false, evict: true, error: describeRequestError(err) };
   }
   const text = res.text;
-  if (res.status !== 200) {
-    return {
-      ok: false,
-      evict: false,
-      error: `worker answered HTTP ${res.status}: ${errorMessage(text)}`,
-    };
-  }
+  if (res.status !== 200) return answered(res.status, errorMessage(text));
   if (worker.protocol === 'legacy') {
     const value = Number(text.trim());
     if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
