@@ -1,5 +1,6 @@
 // Broker app factory: wires store, registry, cycle runner and routes. Listening is the caller's job.
 import rateLimit from '@fastify/rate-limit';
+import { createServer } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type DestinationStream } from 'pino';
 import { installErrorHandlers } from '../core/http-errors.ts';
@@ -8,11 +9,13 @@ import type { TimeoutStore } from '../store/types.ts';
 import { installAuth } from './auth.ts';
 import type { BrokerConfig } from './config.ts';
 import { CycleRunner } from './cycle.ts';
+import { hotReads } from './hot-reads.ts';
 import { installDashboard } from '../dashboard/plugin.ts';
 import { BrokerMetrics } from './metrics.ts';
 import { installBrokerOpenApi } from './openapi.ts';
 import { originalRoutes } from './routes-original.ts';
 import { v1Routes } from './routes-v1.ts';
+import { endpointViewCache } from './serve.ts';
 import { WorkerRegistry } from './worker-registry.ts';
 
 export interface BrokerDeps {
@@ -47,17 +50,43 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
   // a ~25 µs answer, for a request id no line would carry. Errors, registrations and cycles are
   // logged through the broker's own logger.
   const log = brokerLogger(deps.logger);
-  // Endpoint names go up to 512 characters, percent-encoded up to 3 × that in a path parameter.
-  const app = Fastify({
-    logger: false,
-    bodyLimit: 64 * 1024,
-    routerOptions: { maxParamLength: 2048 },
-  });
-  installErrorHandlers(app, log);
   const ownStore = deps.store === undefined;
   const store =
     deps.store ??
     new SqliteStore({ path: config.store, retentionMs: config.historyRetentionHours * 3_600_000 });
+  const metrics = new BrokerMetrics(config);
+  const viewJson = endpointViewCache(config);
+  // Endpoint names go up to 512 characters, percent-encoded up to 3 × that in a path parameter.
+  const maxParamLength = 2048;
+  // The hot reads are answered before Fastify routes them, unless a token guards reads (the
+  // check is a Fastify hook): see hot-reads.ts.
+  const hot =
+    config.readToken === undefined && config.adminToken === undefined
+      ? hotReads({
+          config,
+          store,
+          viewJson,
+          maxParamLength,
+          recorder: (route) => metrics.httpRecorder('GET', route),
+        })
+      : undefined;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    routerOptions: { maxParamLength },
+    // Fastify's own server settings (getServerInstance in fastify/lib/server.js), with the hot
+    // reads in front of its handler.
+    serverFactory: (handler, options) => {
+      const server = createServer((req, res) => {
+        if (hot?.handle(req, res) !== true) handler(req, res);
+      });
+      server.keepAliveTimeout = options.keepAliveTimeout as number;
+      server.requestTimeout = options.requestTimeout as number;
+      server.setTimeout(options.connectionTimeout as number);
+      return server;
+    },
+  });
+  installErrorHandlers(app, log);
   const registry = new WorkerRegistry({
     leaseMs: config.leaseMs,
     legacyLeaseMs: config.legacyLeaseMs,
@@ -65,7 +94,6 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     maxWorkers: config.maxWorkers,
     onEvict: (w, reason) => log.warn({ workerId: w.id, url: w.url, reason }, 'worker evicted'),
   });
-  const metrics = new BrokerMetrics(config);
   const cycles = new CycleRunner({
     config,
     store: metrics.observeStore(store),
@@ -85,12 +113,17 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     metrics.install(scope, { store, registry, cycles });
     installDashboard(scope);
     originalRoutes(scope, { config, store, registry, cycles });
-    v1Routes(scope, { config, store, registry, cycles, log });
+    v1Routes(scope, { config, store, registry, cycles, log, viewJson });
     return Promise.resolve();
   });
 
   app.addHook('onReady', () => {
     cycles.start();
+    return Promise.resolve();
+  });
+  // Requests that arrive while closing go to Fastify, which answers them 503.
+  app.addHook('preClose', () => {
+    hot?.stop();
     return Promise.resolve();
   });
   app.addHook('onClose', async () => {

@@ -1,6 +1,7 @@
 // The broker's Prometheus metrics: served timeouts, cycles, computations, workers, HTTP latency.
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Metric, type Registry } from 'prom-client';
+import type { HttpDurationHistogram, HttpRecorder } from '../core/http-duration.ts';
 import { installAppMetrics } from '../core/metrics.ts';
 import type { TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
@@ -63,6 +64,7 @@ export class BrokerMetrics {
   private lastObservedCycle = 0;
   /** Available after install(). */
   registry: Registry | undefined;
+  private http: HttpDurationHistogram | undefined;
 
   constructor(private readonly config: Readonly<BrokerConfig>) {}
 
@@ -98,13 +100,20 @@ export class BrokerMetrics {
     });
   }
 
+  /** The series of one route in `jit_http_request_duration_seconds` (after install()). */
+  httpRecorder(method: string, route: string): HttpRecorder {
+    if (!this.http) throw new Error('BrokerMetrics.install() has not run');
+    return this.http.recorder(method, route);
+  }
+
   /** Registers `GET /metrics` and the HTTP latency hook on `app`; observes every cycle. */
   install(app: FastifyInstance, deps: BrokerMetricsDeps): Registry {
     const { store, registry: workers, cycles } = deps;
     const config = this.config;
     // The metrics name every endpoint and its timeout: the same token as the other reads.
-    const reg = installAppMetrics(app, { route: { config: { auth: 'read' } } });
+    const { registry: reg, http } = installAppMetrics(app, { route: { config: { auth: 'read' } } });
     this.registry = reg;
+    this.http = http;
     const own: Metric[] = [
       this.computations,
       this.sourceErrors,

@@ -8,10 +8,9 @@ import {
   InvalidParameterError,
   UnknownEndpointError,
 } from '../core/errors.ts';
-import type { TimeoutStore } from '../store/types.ts';
+import type { EndpointRecord, TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import type { CycleRunner } from './cycle.ts';
-import { endpointViewCache } from './serve.ts';
 import type { WorkerRecord, WorkerRegistry } from './worker-registry.ts';
 
 const endpointOptionsSchema = z
@@ -46,6 +45,8 @@ export interface V1RoutesDeps {
   store: TimeoutStore;
   registry: WorkerRegistry;
   cycles: CycleRunner;
+  /** The JSON text of an endpoint's view (`endpointViewCache`), shared with the hot-read path. */
+  viewJson: (rec: EndpointRecord) => string;
 }
 
 function workerView(w: WorkerRecord) {
@@ -67,14 +68,13 @@ function workerView(w: WorkerRecord) {
 }
 
 export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
-  const { config, store, registry, cycles, log } = deps;
+  const { config, store, registry, cycles, log, viewJson } = deps;
 
   const read = { config: { auth: 'read' as const } };
   const limit = { max: config.rateLimitPerMinute, timeWindow: 60_000 };
   const worker = { config: { auth: 'worker' as const, rateLimit: limit } };
   const admin = { config: { auth: 'admin' as const, rateLimit: limit } };
 
-  const viewJson = endpointViewCache(config);
   const JSON_TYPE = 'application/json; charset=utf-8';
 
   app.get('/v1/endpoints', read, (_req, reply) =>

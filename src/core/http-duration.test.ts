@@ -24,6 +24,8 @@ describe('HttpDurationHistogram', () => {
     ours.registerMetric(http.asMetric());
 
     const get = http.recorder('GET', '/v1/timeouts/:endpoint');
+    // One series per label set, whoever asks (the broker's hot reads share their route's).
+    assert.equal(http.recorder('GET', '/v1/timeouts/:endpoint'), get);
     const post = http.recorder('POST', '/v1/workers');
     // On a bound, between bounds, below the first, above the last.
     const cases: [typeof get, string, string, number, number][] = [

@@ -2,6 +2,9 @@
 import type { FastifyInstance, onResponseHookHandler } from 'fastify';
 import type { Metric } from 'prom-client';
 
+/** Records one answer of a route: `(statusCode, seconds)`. */
+export type HttpRecorder = (statusCode: number, seconds: number) => void;
+
 type Labels = { method: string; route: string; status_code: string };
 
 /** One line of the exposition, as prom-client's registry reads it. */
@@ -38,8 +41,23 @@ export class HttpDurationHistogram {
     private readonly bounds: readonly number[],
   ) {}
 
-  /** A recorder for one method and route template: `(statusCode, seconds)`. */
-  recorder(method: string, route: string): (statusCode: number, seconds: number) => void {
+  private readonly recorders = new Map<string, HttpRecorder>();
+
+  /**
+   * The recorder for one method and route template: `(statusCode, seconds)`. Asking again for
+   * the same pair gives the same recorder (one series per label set).
+   */
+  recorder(method: string, route: string): HttpRecorder {
+    const key = `${method} ${route}`;
+    let recorder = this.recorders.get(key);
+    if (recorder === undefined) {
+      recorder = this.newRecorder(method, route);
+      this.recorders.set(key, recorder);
+    }
+    return recorder;
+  }
+
+  private newRecorder(method: string, route: string): HttpRecorder {
     const byStatus = new Map<number, Series>();
     const bounds = this.bounds;
     return (statusCode, seconds) => {

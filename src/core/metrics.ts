@@ -35,7 +35,10 @@ function processRegistry(): Registry {
  * brokers and workers in one process), with `GET /metrics` and a histogram of the app's own
  * HTTP request times by route template (never by raw URL, so random paths add no series).
  */
-export function installAppMetrics(app: FastifyInstance, opts: AppMetricsOptions = {}): Registry {
+export function installAppMetrics(
+  app: FastifyInstance,
+  opts: AppMetricsOptions = {},
+): { registry: Registry; http: HttpDurationHistogram } {
   const registry = new Registry();
   const scraped = (opts.processMetrics ?? true) ? [registry, processRegistry()] : [registry];
 
@@ -53,5 +56,5 @@ export function installAppMetrics(app: FastifyInstance, opts: AppMetricsOptions 
     const text = await (scraped.length === 1 ? registry : Registry.merge(scraped)).metrics();
     return reply.type(registry.contentType).send(text);
   });
-  return registry;
+  return { registry, http };
 }

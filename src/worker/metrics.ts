@@ -18,7 +18,7 @@ export function installWorkerMetrics(
   app: FastifyInstance,
   deps: { source: string; stats: { inFlight: number } },
 ): WorkerMetrics {
-  const registry = installAppMetrics(app);
+  const { registry } = installAppMetrics(app);
   const jobs = new Counter({
     name: 'jit_worker_jobs_total',
     help: 'Timeout computations, by strategy and result (ok|failed).',
