@@ -1,5 +1,6 @@
 // Serving benchmark: the broker's read routes against bare Fastify routes, same autocannon
-// settings, interleaved rounds in one run; then the broker's memory with the store it serves.
+// settings, interleaved rounds in one run (then paired rounds, both loaded at once); then the
+// broker's memory with the store it serves.
 // Usage: node --import tsx benchmarks/serving/run.ts STORE.db ENDPOINTS.config
 //          [--seconds 3] [--connections 10] [--rounds 15] [--no-pin]
 import { readFileSync, statSync } from 'node:fs';
@@ -127,6 +128,23 @@ try {
       runs[name].push(await cannon(t.url, t.paths, t.pid));
     }
   }
+  // Paired rounds: the bare server and the broker share core 0 while two autocannons (same
+  // settings) load both at once, so a change in the machine's speed hits both alike; the ratio
+  // of their requests/s is then their ratio of CPU cost per answer. (Only when pinned: unpinned,
+  // each server would get a core of its own.)
+  const paired: Record<'gettimeout' | 'v1timeouts', number[]> = { gettimeout: [], v1timeouts: [] };
+  if (pin) {
+    for (let round = 0; round < rounds; round++) {
+      for (const name of ['gettimeout', 'v1timeouts'] as const) {
+        const t = targets[name];
+        const [b, r] = await Promise.all([
+          cannon(targets.bare.url, targets.bare.paths, targets.bare.pid),
+          cannon(t.url, t.paths, t.pid),
+        ]);
+        paired[name].push(r.rps / b.rps);
+      }
+    }
+  }
   const summary = Object.fromEntries(
     Object.entries(runs).map(([name, rs]) => [
       name,
@@ -165,6 +183,15 @@ try {
           gettimeout: ratio('gettimeout', 'bare'),
           v1timeouts: ratio('v1timeouts', 'bare'),
         },
+        // Median over paired rounds of (broker requests/s) / (bare requests/s), loaded at once.
+        vsBarePaired: pin
+          ? {
+              gettimeout: round1(100 * median(paired.gettimeout)) / 100,
+              v1timeouts: round1(100 * median(paired.v1timeouts)) / 100,
+              gettimeoutRuns: paired.gettimeout.map((x) => round1(100 * x) / 100),
+              v1timeoutsRuns: paired.v1timeouts.map((x) => round1(100 * x) / 100),
+            }
+          : null,
         vsBareSameRequest: {
           gettimeout: ratio('gettimeout', 'bareQuery'),
           v1timeouts: ratio('v1timeouts', 'bareJson'),
