@@ -61,7 +61,7 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
   // The hot reads are answered before Fastify routes them, unless a token guards reads (the
   // check is a Fastify hook): see hot-reads.ts.
   const hot =
-    config.readToken === undefined && config.adminToken === undefined
+    config.readToken === undefined
       ? hotReads({
           config,
           store,

@@ -45,8 +45,8 @@ function decoded(text: string): string | undefined {
  * Why: Fastify's routing, request and reply objects and hooks cost ~15 % of these answers'
  * CPU, which is the margin of the "as fast as a bare Fastify route" target (BENCHMARKS.md,
  * "Serving"). The routes have no hooks to skip: the only one they can have, the bearer-token
- * check, is a reason not to install this listener at all (`buildBroker` does not when a read
- * or admin token is configured).
+ * check, is a reason not to install this listener at all (`buildBroker` does not when a read token
+ * is configured).
  */
 export function hotReads(deps: HotReadsDeps): {
   handle: (req: IncomingMessage, res: ServerResponse) => boolean;

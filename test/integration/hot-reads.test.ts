@@ -192,6 +192,16 @@ describe('hot reads (GET /gettimeout, GET /v1/timeouts/:endpoint before Fastify)
     assert.equal(failed.lastError, 'worker answered HTTP 500: boom');
   });
 
+  it('stays on when tokens guard only writes (reads are open then)', async () => {
+    const writes = await start(dir, { adminToken: 'a'.repeat(32), workerToken: 'w'.repeat(32) });
+    try {
+      assert.equal((await get(writes.url, '/gettimeout?url=customer')).body, '132');
+      assert.deepEqual(writes.viaFastify, []);
+    } finally {
+      await writes.broker.app.close();
+    }
+  });
+
   it('is off when a token guards reads: the check runs for every request', async () => {
     const guarded = await start(dir, { readToken: 'r'.repeat(32) });
     try {
