@@ -18,6 +18,7 @@ const COMPUTED: Record<string, number> = {
   'a+b': 33,
   'ünïcödé/ëndpoint': 2100,
   'x=y': 9,
+  '50%off?q#frag': 61,
 };
 const NEVER = 'never-computed';
 
