@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, it } from 'node:test';
 import { MemoryStore } from '../store/memory-store.ts';
+import { info } from '../store/timeout-store.conformance.ts';
 import { brokerConfig } from './config.ts';
 import { hotReads } from './hot-reads.ts';
 import { endpointViewCache } from './serve.ts';
@@ -28,25 +29,7 @@ function setup() {
     { name: 'customer', options: {} },
     { name: 'order', options: {} },
   ]);
-  store.recordSuccess(
-    'customer',
-    120,
-    {
-      computedMs: 120,
-      strategy: 'quantile',
-      method: 'quantile',
-      samples: 10,
-      meanMs: 60,
-      sdMs: 12,
-      percentilesMs: {},
-      computeMs: 1,
-      workerId: 'w',
-      censored: 0,
-      state: undefined,
-      servedMs: 132,
-    },
-    new Date(),
-  );
+  store.recordSuccess('customer', 120, info(120), new Date());
   const observed: [string, number][] = [];
   const hot = hotReads({
     config,

@@ -9,6 +9,7 @@ import { buildBroker, type Broker } from '../../src/broker/app.ts';
 import { brokerConfig, type BrokerConfigInput } from '../../src/broker/config.ts';
 import { localUrl } from '../../src/core/process.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
+import { info } from '../../src/store/timeout-store.conformance.ts';
 
 /** Endpoints with a value, and the value stored for each (ms). */
 const COMPUTED: Record<string, number> = {
@@ -62,25 +63,7 @@ async function start(
   const store = new MemoryStore();
   store.syncEndpoints(names.map((name) => ({ name, options: {} })));
   for (const [name, ms] of Object.entries(COMPUTED)) {
-    store.recordSuccess(
-      name,
-      ms,
-      {
-        computedMs: ms,
-        strategy: 'quantile',
-        method: 'quantile',
-        samples: 100,
-        meanMs: ms / 2,
-        sdMs: ms / 10,
-        percentilesMs: { p50: ms / 2 },
-        computeMs: 1,
-        workerId: 'test',
-        censored: 0,
-        state: undefined,
-        servedMs: ms,
-      },
-      new Date(),
-    );
+    store.recordSuccess(name, ms, info(ms), new Date());
   }
   const config = brokerConfig({
     host: '127.0.0.1',
