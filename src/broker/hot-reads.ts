@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpRecorder } from '../core/http-duration.ts';
 import type { EndpointRecord, TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
-import { servedFor } from './serve.ts';
+import { JSON_TYPE, servedFor, TEXT_TYPE } from './serve.ts';
 
 export interface HotReadsDeps {
   config: Readonly<BrokerConfig>;
@@ -18,8 +18,6 @@ export interface HotReadsDeps {
 
 const GETTIMEOUT = '/gettimeout?url=';
 const TIMEOUT = '/v1/timeouts/';
-const TEXT = 'text/plain; charset=utf-8';
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Characters after which the fast path's reading of a URL could differ from Fastify's. */
 const QUERY_VALUE_UNSURE = /[&+#]/;
@@ -83,7 +81,7 @@ export function hotReads(deps: HotReadsDeps): {
       } catch {
         return false; // unknown endpoint: the route answers the original's 422
       }
-      answer(res, TEXT, String(value));
+      answer(res, TEXT_TYPE, String(value));
       recorded().gettimeout(200, (performance.now() - started) / 1000);
       return true;
     }

@@ -4,10 +4,8 @@ import { ForbiddenError, JitError, MissingParameterError } from '../core/errors.
 import type { TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import type { CycleRunner } from './cycle.ts';
-import { servedFor } from './serve.ts';
+import { servedFor, TEXT_TYPE } from './serve.ts';
 import type { WorkerRegistry } from './worker-registry.ts';
-
-const TEXT = 'text/plain; charset=utf-8';
 
 export interface OriginalRoutesDeps {
   config: Readonly<BrokerConfig>;
@@ -47,11 +45,11 @@ export function originalRoutes(app: FastifyInstance, deps: OriginalRoutesDeps): 
     } catch (err) {
       // The original answers an unknown endpoint with exactly this text and status.
       if (err instanceof JitError && err.code === 'UNKNOWN_ENDPOINT') {
-        return reply.code(422).type(TEXT).send('Endpoint Invalid');
+        return reply.code(422).type(TEXT_TYPE).send('Endpoint Invalid');
       }
       throw err;
     }
-    return reply.type(TEXT).send(String(value));
+    return reply.type(TEXT_TYPE).send(String(value));
   });
 
   app.get('/getendpoints', read, (_req, reply) => {
@@ -66,12 +64,12 @@ export function originalRoutes(app: FastifyInstance, deps: OriginalRoutesDeps): 
     legacyRegistration();
     registry.register(callerWorkerUrl(req, config.legacyWorkerPort), 'legacy');
     if (cycles.last?.skipped === 'No workers registered') cycles.kick();
-    return reply.type(TEXT).send('0');
+    return reply.type(TEXT_TYPE).send('0');
   });
 
   app.get('/unregister', rateLimited, (req, reply) => {
     legacyRegistration();
     registry.unregisterUrl(callerWorkerUrl(req, config.legacyWorkerPort));
-    return reply.type(TEXT).send('0');
+    return reply.type(TEXT_TYPE).send('0');
   });
 }

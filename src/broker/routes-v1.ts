@@ -11,6 +11,7 @@ import {
 import type { EndpointRecord, TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import type { CycleRunner } from './cycle.ts';
+import { JSON_TYPE } from './serve.ts';
 import type { WorkerRecord, WorkerRegistry } from './worker-registry.ts';
 
 const endpointOptionsSchema = z
@@ -74,8 +75,6 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
   const limit = { max: config.rateLimitPerMinute, timeWindow: 60_000 };
   const worker = { config: { auth: 'worker' as const, rateLimit: limit } };
   const admin = { config: { auth: 'admin' as const, rateLimit: limit } };
-
-  const JSON_TYPE = 'application/json; charset=utf-8';
 
   app.get('/v1/endpoints', read, (_req, reply) =>
     reply.type(JSON_TYPE).send(`{"endpoints":[${store.list().map(viewJson).join(',')}]}`),

@@ -4,6 +4,10 @@ import { servedTimeout, type ServingOptions } from '../core/serving.ts';
 import type { EndpointRecord, TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 
+/** Content types of the broker's text and JSON answers (the hot reads send the routes' bytes). */
+export const TEXT_TYPE = 'text/plain; charset=utf-8';
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
 /**
  * The served timeout (ms) for `name`:
  * nothing computed anywhere yet → the default; unknown name → 422 "Endpoint Invalid";
