@@ -1,6 +1,6 @@
 // Broker app factory: wires store, registry, cycle runner and routes. Listening is the caller's job.
 import rateLimit from '@fastify/rate-limit';
-import { createServer } from 'node:http';
+import { createServer, type ServerOptions } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type DestinationStream } from 'pino';
 import { installErrorHandlers } from '../core/http-errors.ts';
@@ -77,12 +77,14 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     // Fastify's own server settings (getServerInstance in fastify/lib/server.js), with the hot
     // reads in front of its handler.
     serverFactory: (handler, options) => {
-      const server = createServer((req, res) => {
+      const server = createServer((options.http ?? {}) as ServerOptions, (req, res) => {
         if (hot?.handle(req, res) !== true) handler(req, res);
       });
       server.keepAliveTimeout = options.keepAliveTimeout as number;
       server.requestTimeout = options.requestTimeout as number;
       server.setTimeout(options.connectionTimeout as number);
+      const perSocket = options.maxRequestsPerSocket as number;
+      if (perSocket > 0) server.maxRequestsPerSocket = perSocket;
       return server;
     },
   });
