@@ -24,7 +24,7 @@ export interface TimeoutClientOptions {
    * Read token, sent as `Authorization: Bearer <token>`. Needed only when the broker runs with a
    * read token (`--read-token`). Default none.
    */
-  token?: string;
+  token?: string | undefined;
   /**
    * Time allowed for one refresh request; the next refresh is scheduled `refreshMs` after it
    * ends, so refreshes never overlap. Default 5000 (ms).

@@ -11,11 +11,11 @@ import type { WorkerConfig } from './config.ts';
 export interface ComputeRequest {
   endpoint: string;
   /** Target false-timeout rate; the worker's default when absent. */
-  alpha?: number;
+  alpha?: number | undefined;
   /** Strategy name; the worker's default when absent. */
-  strategy?: string;
+  strategy?: string | undefined;
   /** The endpoint's previous computation, as the broker remembers it. */
-  previous?: PreviousComputation;
+  previous?: PreviousComputation | undefined;
 }
 
 /** The worker's answer. Durations in ms. */
