@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   WORKER_LIMIT: 409,
   REPLY_OUT_OF_RANGE: 422,
   INTERNAL: 500,
+  MISSING_DEPENDENCY: 501,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -186,5 +187,20 @@ export class InvalidConfigError extends JitError {
       problems,
     });
     this.problems = problems;
+  }
+}
+
+/**
+ * A feature needs an optional package that is not installed (e.g. strategy `seed` and
+ * `@tensorflow/tfjs`, an optional peer dependency). 501: this process does not implement it;
+ * the broker retries the job on another worker, which may have the package.
+ */
+export class MissingDependencyError extends JitError {
+  constructor(feature: string, packageName: string) {
+    super(
+      'MISSING_DEPENDENCY',
+      `${feature} needs ${packageName}, which is not installed: npm install ${packageName}`,
+      { feature, package: packageName },
+    );
   }
 }

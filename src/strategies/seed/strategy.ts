@@ -6,6 +6,7 @@ import { resolveSeedOptions, type SeedOptions } from './options.ts';
 import { acquireForecastPool } from './pool.ts';
 import type { ForecastTaskResult } from './forecast-task.ts';
 import { applyNegativeRule, denormalise, planForecast } from './steps.ts';
+import { assertTfjsInstalled } from './tfjs.ts';
 
 /** `method` of a value from the model. */
 export const FORECAST_METHOD = 'forecast';
@@ -28,8 +29,13 @@ export function reserveMs(budgetMs: number): number {
   return Math.min(2000, Math.max(50, Math.round(budgetMs * 0.1)));
 }
 
+/**
+ * Builds the strategy and starts the training threads. Throws MissingDependencyError (before any
+ * thread starts) when @tensorflow/tfjs, an optional peer dependency, is not installed.
+ */
 export function createSeedStrategy(options: Record<string, unknown> = {}): SeedStrategy {
   const opts = resolveSeedOptions(options);
+  assertTfjsInstalled();
   const sigma = createSigmaStrategy({ k: opts.k });
   const pool = acquireForecastPool();
 
