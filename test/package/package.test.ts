@@ -188,13 +188,16 @@ before(
 
 describe('the npm package, installed from its tarball', { timeout: 600_000 }, () => {
   before(() => {
-    if (!unavailable) return;
-    const message = `package test cannot run: ${unavailable}`;
-    if (CI) throw new Error(message);
-    process.stderr.write(`\n!!! SKIPPED: ${message}\n\n`);
+    if (unavailable && !CI)
+      process.stderr.write(`\n!!! SKIPPED: package test cannot run: ${unavailable}\n\n`);
   });
+  // Under CI=true every test fails instead of skipping: CI must have what the test needs.
   const test = (name: string, fn: () => void | Promise<void>) =>
-    it(name, (t) => (unavailable ? t.skip(unavailable) : fn()));
+    it(name, (t) => {
+      if (!unavailable) return fn();
+      if (CI) assert.fail(`package test cannot run: ${unavailable}`);
+      t.skip(unavailable);
+    });
 
   test('ships dist/ with declarations, the CLI, the sample data and the README; nothing else', () => {
     process.stderr.write(
