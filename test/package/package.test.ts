@@ -383,6 +383,9 @@ createTimeoutClient({ brokerUrl: 'http://127.0.0.1:5000', refreshMs: '1000' });
 // @ts-expect-error exactOptionalPropertyTypes: an optional option is not undefined
 const bad: TimeoutClientOptions = { brokerUrl: 'x', fallbackMs: undefined };
 
+// @ts-expect-error port is a number: the config types come through from zod, not as any
+brokerConfig({ port: '5000' });
+
 const double: TimeoutStrategy = {
   name: 'double-max',
   description: 'twice the slowest call of the window',
