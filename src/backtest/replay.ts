@@ -61,7 +61,7 @@ interface StrategyState {
   recorded: Float64Array | undefined;
 }
 
-/** Replays one endpoint; `onProgress` gets the number of requests done so far now and then. */
+/** Replays one endpoint; `onProgress` gets the number of requests done at each recompute point. */
 export async function replayEndpoint(
   series: EndpointSeries,
   strategies: readonly StrategyRun[],
@@ -126,7 +126,8 @@ export async function replayEndpoint(
           timeline.servedMs[s.name]?.push(st.served);
         }
       }
-      if (onProgress && j % 4096 < 1) onProgress(j);
+      // At every recompute point (the costly step; the progress report throttles its output).
+      onProgress?.(j);
     }
     const dur = d[j] as number;
     if (!judging) {

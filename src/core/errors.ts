@@ -24,6 +24,9 @@ export const ERROR_CODES = {
   WORKER_LIMIT: 409,
   REPLY_OUT_OF_RANGE: 422,
   INTERNAL: 500,
+  INVALID_INPUT_FILE: 400,
+  OUTPUT_NOT_WRITABLE: 400,
+  NOTHING_JUDGED: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -186,5 +189,26 @@ export class InvalidConfigError extends JitError {
       problems,
     });
     this.problems = problems;
+  }
+}
+
+/** A backtest input file whose columns, keys or values cannot be read (checked before the run). */
+export class InvalidInputFileError extends JitError {
+  constructor(path: string, reason: string) {
+    super('INVALID_INPUT_FILE', `${path}: ${reason}`, { path });
+  }
+}
+
+/** An output file (e.g. a backtest report) that could not be written: found before the run. */
+export class OutputNotWritableError extends JitError {
+  constructor(path: string, reason: string) {
+    super('OUTPUT_NOT_WRITABLE', `cannot write ${path}: ${reason}`, { path });
+  }
+}
+
+/** A backtest in which no request could be judged (every endpoint too short for the warm-up). */
+export class NothingJudgedError extends JitError {
+  constructor(reason: string) {
+    super('NOTHING_JUDGED', `nothing judged: ${reason}`);
   }
 }
