@@ -1,12 +1,11 @@
 // Backtest input: the format checked up front (header, keys, first record), later bad lines skipped.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { InvalidInputFileError, OutputNotWritableError } from '../core/errors.ts';
+import { InvalidInputFileError } from '../core/errors.ts';
 import { inspectInput, readRecords } from './input.ts';
-import { assertWritable } from './output.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'jit-input-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -119,33 +118,5 @@ describe('readRecords', () => {
     assert.ok(seen.length >= 2);
     assert.deepEqual(seen.at(-1), [text.length, text.length]);
     assert.ok(seen.every(([b, t]) => b <= t && t === text.length));
-  });
-});
-
-describe('assertWritable', () => {
-  it('accepts a new file in an existing directory and an existing file', () => {
-    assertWritable(join(dir, 'report.json'), '--json');
-    const existing = file('old');
-    assertWritable(existing, '--json');
-  });
-
-  it('refuses a missing directory, a directory, and a file as directory, naming the flag', () => {
-    const sub = join(dir, 'sub');
-    mkdirSync(sub);
-    const notDir = file('x');
-    for (const [path, reason] of [
-      [join(dir, 'missing', 'r.html'), /the directory .*missing does not exist \(--html\)/],
-      [sub, /it is a directory \(--html\)/],
-      [join(notDir, 'r.html'), /is not a directory \(--html\)/],
-    ] as const) {
-      assert.throws(
-        () => assertWritable(path, '--html'),
-        (err: unknown) =>
-          err instanceof OutputNotWritableError &&
-          err.code === 'OUTPUT_NOT_WRITABLE' &&
-          reason.test(err.message),
-        path,
-      );
-    }
   });
 });

@@ -1,5 +1,4 @@
 // A whole backtest: every endpoint through every strategy, scored and pooled into one report.
-import { NothingJudgedError } from '../core/errors.ts';
 import type { ServingOptions } from '../core/serving.ts';
 import { createStrategy } from '../strategies/registry.ts';
 import { poolScores, type StrategyScore } from './metrics.ts';
@@ -110,30 +109,4 @@ export async function runBacktest(
     },
     charts,
   };
-}
-
-/**
- * Throws `NothingJudgedError` when no request of any endpoint was judged (so tables of zeros are
- * never mistaken for a result), saying what judging needs and what the longest endpoint had.
- */
-export function assertJudged(report: BacktestReport, series: readonly EndpointSeries[]): void {
-  if (report.endpoints.some((e) => e.judged > 0)) return;
-  const longest = series.reduce<EndpointSeries | undefined>(
-    (m, s) => (m && m.durationsMs.length >= s.durationsMs.length ? m : s),
-    undefined,
-  );
-  const ts = longest?.timestampsMs;
-  const span =
-    ts && ts.length > 1
-      ? ` over ${(((ts[ts.length - 1] as number) - (ts[0] as number)) / 1000).toFixed(1)} s of trace time`
-      : '';
-  const every =
-    report.recomputeEvery !== null || !ts
-      ? `every ${report.recomputeEvery ?? 100} requests`
-      : `every ${report.recomputeS} s of trace time`;
-  throw new NothingJudgedError(
-    `requests are judged from the first recompute point (${every}) whose window holds ` +
-      `--warmup ${report.warmupCount} requests; the longest endpoint` +
-      `${longest ? ` (${JSON.stringify(longest.endpoint)}) has ${longest.durationsMs.length} requests${span}` : ' has none'}`,
-  );
 }

@@ -1,9 +1,13 @@
-// A whole backtest: refuses to pass off a run in which nothing was judged as a result.
+// Checks around a run: report paths before it; a run in which nothing was judged is refused, not passed off as a result.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { NothingJudgedError } from '../core/errors.ts';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { NothingJudgedError, OutputNotWritableError } from '../core/errors.ts';
 import { DEFAULT_SERVING } from '../core/serving.ts';
-import { assertJudged, runBacktest, type BacktestOptions } from './run.ts';
+import { assertJudged, assertWritable } from './checks.ts';
+import { runBacktest, type BacktestOptions } from './run.ts';
 
 const opts: BacktestOptions = {
   alpha: 0.01,
@@ -53,5 +57,41 @@ describe('assertJudged', () => {
       () => assertJudged(r.report, byCount),
       /every 100 requests.*\("c"\) has 40 requests$/,
     );
+  });
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'jit-checks-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('assertWritable', () => {
+  it('accepts a new file in an existing directory and an existing file', () => {
+    assertWritable(join(dir, 'report.json'), '--json');
+    const existing = file('old.json', 'old');
+    assertWritable(existing, '--json');
+  });
+
+  it('refuses a missing directory, a directory, and a file as directory, naming the flag', () => {
+    const sub = join(dir, 'sub');
+    mkdirSync(sub);
+    const notDir = file('x', 'x');
+    for (const [path, reason] of [
+      [join(dir, 'missing', 'r.html'), /the directory .*missing does not exist \(--html\)/],
+      [sub, /it is a directory \(--html\)/],
+      [join(notDir, 'r.html'), /is not a directory \(--html\)/],
+    ] as const) {
+      assert.throws(
+        () => assertWritable(path, '--html'),
+        (err: unknown) =>
+          err instanceof OutputNotWritableError &&
+          err.code === 'OUTPUT_NOT_WRITABLE' &&
+          reason.test(err.message),
+        path,
+      );
+    }
   });
 });
