@@ -33,6 +33,7 @@ export interface Progress {
   finish(): void;
 }
 
+/** Characters of the bar itself on a terminal of 73 columns or more. */
 const BAR_WIDTH = 24;
 
 /** "1 min 05 s", "42 s". */
@@ -78,8 +79,10 @@ export function createProgress(options: ProgressOptions = {}): Progress {
   const draw = () => {
     const width = Math.max(40, (stream.columns ?? 80) - 1);
     const frac = state && state.total > 0 ? Math.min(1, state.done / state.total) : 0;
-    const filled = Math.round(frac * BAR_WIDTH);
-    const text = `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${describe(false)}`;
+    // A narrow terminal keeps room for the label: the bar takes at most a third of the line.
+    const bar = Math.min(BAR_WIDTH, Math.floor(width / 3));
+    const filled = Math.round(frac * bar);
+    const text = `[${'#'.repeat(filled)}${'.'.repeat(bar - filled)}] ${describe(false)}`;
     // Pad to the width so that a shorter line hides the end of a longer one.
     stream.write(`\r${text.slice(0, width).padEnd(width)}`);
     barShown = true;
