@@ -71,6 +71,29 @@ describe('replayEndpoint', () => {
     assert.deepEqual(r.timeline.servedMs.x, [11, 22]);
   });
 
+  it('does not damp against a placeholder, as the broker: 300 (no data) then 4000 serves 4400', async () => {
+    let i = 0;
+    const placeholderFirst: TimeoutStrategy = {
+      name: 'p',
+      description: 'test',
+      compute: () =>
+        i++ === 0
+          ? { timeoutMs: 300, method: 'no-data', placeholder: true }
+          : { timeoutMs: 4000, method: 'real' },
+    };
+    const r = await replayEndpoint(
+      series(240, () => 5),
+      [
+        { name: 'p', strategy: placeholderFirst },
+        // The same numbers from a real value are still damped: 300, 4000 → 600, 4000 → 1200.
+        { name: 'x', strategy: scripted([300, 4000]) },
+      ],
+      opts,
+    );
+    assert.deepEqual(r.timeline.servedMs.p, [330, 4400, 4400]);
+    assert.deepEqual(r.timeline.servedMs.x, [330, 660, 1320]); // 600, then 2 · 600
+  });
+
   it('recomputes every k requests when asked (or without timestamps)', async () => {
     const s = scripted([10]);
     const r = await replayEndpoint(

@@ -1,5 +1,5 @@
 // Replays one endpoint's recorded durations through strategies, exactly as SPEC §3 describes.
-import { dampSpike, servedTimeout, type ServingOptions } from '../core/serving.ts';
+import { nextStoredMs, servedTimeout, type ServingOptions } from '../core/serving.ts';
 import { orderStatistic, sortedCopy } from '../core/stats.ts';
 import { runStrategy } from '../strategies/run.ts';
 import type { PreviousComputation, TimeoutStrategy } from '../strategies/types.ts';
@@ -52,6 +52,8 @@ export interface EndpointReplay {
 
 interface StrategyState {
   stored: number | undefined;
+  /** The stored value is a no-data placeholder (the next one is not damped against it). */
+  placeholder: boolean;
   previous: PreviousComputation | undefined;
   served: number;
   acc: ScoreAccumulator;
@@ -59,7 +61,7 @@ interface StrategyState {
   recorded: Float64Array | undefined;
 }
 
-/** Replays one endpoint; `onProgress` gets the number of requests done so far now and then. */
+/** Replays one endpoint; `onProgress` gets the number of requests done at each recompute point. */
 export async function replayEndpoint(
   series: EndpointSeries,
   strategies: readonly StrategyRun[],
@@ -79,6 +81,7 @@ export async function replayEndpoint(
       s.name,
       {
         stored: undefined,
+        placeholder: false,
         previous: undefined,
         served: opts.serving.defaultTimeoutMs,
         acc: new ScoreAccumulator(opts.alpha),
@@ -123,7 +126,8 @@ export async function replayEndpoint(
           timeline.servedMs[s.name]?.push(st.served);
         }
       }
-      if (onProgress && j % 4096 < 1) onProgress(j);
+      // At every recompute point (the costly step; the progress report throttles its output).
+      onProgress?.(j);
     }
     const dur = d[j] as number;
     if (!judging) {
@@ -180,7 +184,13 @@ async function recompute(
       previous: st.previous,
     });
     if (!Number.isFinite(r.timeoutMs) || r.timeoutMs <= 0) throw new Error('invalid value');
-    st.stored = dampSpike(r.timeoutMs, st.stored, opts.serving);
+    // The broker's own rule (core/serving.ts), placeholder included.
+    st.stored = nextStoredMs(
+      r.timeoutMs,
+      { storedMs: st.stored, placeholder: st.placeholder },
+      opts.serving,
+    );
+    st.placeholder = r.placeholder === true;
     st.served = servedTimeout(st.stored, opts.serving);
     st.previous = { servedMs: st.served, computedAtMs: pointMs, state: r.state };
     st.acc.recomputes++;

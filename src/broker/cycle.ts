@@ -1,13 +1,12 @@
 // The broker's cycle: re-read the endpoint list, fan jobs out, damp and store the values, repeat.
 import type { FastifyBaseLogger } from 'fastify';
-import { dampSpike, servedTimeout } from '../core/serving.ts';
+import { nextStoredMs, servedTimeout } from '../core/serving.ts';
 import type { TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import { dispatch } from './dispatch.ts';
 import { readEndpointList } from './endpoints-file.ts';
-import { NO_DATA_METHOD } from '../strategies/sigma.ts';
 import { servingFor } from './serve.ts';
-import { callWorker, callWorkerBatch, type JobSpec } from './worker-client.ts';
+import { callWorker, callWorkerBatch, type JobSpec, type WorkerReply } from './worker-client.ts';
 import type { WorkerRecord, WorkerRegistry } from './worker-registry.ts';
 
 export interface CycleSummary {
@@ -168,28 +167,9 @@ export class CycleRunner {
           );
           summary.failed++;
         } else if (r.ok) {
-          const reply = r.outcome.reply;
-          const rec = store.get(r.endpoint);
-          if (!rec) return; // dropped from the list while its job ran
-          // A value computed from no data is a placeholder, not a level to damp against (the
-          // original's flaw: a placeholder could hold a real value back for cycles).
-          const old = rec.last?.method === NO_DATA_METHOD ? undefined : rec.storedMs;
-          const stored = dampSpike(reply.timeoutMs, old, config);
-          const servedMs = servedTimeout(stored, servingFor(rec, config));
-          const { timeoutMs, ...details } = reply;
-          store.recordSuccess(
-            r.endpoint,
-            stored,
-            {
-              ...details,
-              state: details.state,
-              computedMs: timeoutMs,
-              workerId: r.workerId,
-              servedMs,
-            },
-            r.at,
-          );
-          summary.done++;
+          if (recordComputation(store, config, r.endpoint, r.outcome.reply, r.workerId, r.at)) {
+            summary.done++;
+          }
         } else {
           store.recordFailure(r.endpoint, r.error, r.at);
           log.warn(
@@ -216,6 +196,45 @@ export class CycleRunner {
     this.recent.push(summary);
     if (this.recent.length > RECENT_CYCLES) this.recent.shift();
   }
+}
+
+/**
+ * Stores a worker's accepted value for `endpoint`: damped against the previous value unless that
+ * one was a placeholder (`nextStoredMs`, the rule the backtest replays too), then served with the
+ * endpoint's margin and clamps. Answers false when the endpoint left the list while its job ran.
+ */
+export function recordComputation(
+  store: TimeoutStore,
+  config: Readonly<BrokerConfig>,
+  endpoint: string,
+  reply: WorkerReply,
+  workerId: string,
+  at: Date,
+): boolean {
+  const rec = store.get(endpoint);
+  if (!rec) return false;
+  const stored = nextStoredMs(
+    reply.timeoutMs,
+    { storedMs: rec.storedMs, placeholder: rec.last?.placeholder },
+    config,
+  );
+  const servedMs = servedTimeout(stored, servingFor(rec, config));
+  const { timeoutMs, placeholder, ...details } = reply;
+  store.recordSuccess(
+    endpoint,
+    stored,
+    {
+      ...details,
+      state: details.state,
+      computedMs: timeoutMs,
+      workerId,
+      servedMs,
+      // Only a placeholder is marked, so the records of real values stay as they were.
+      ...(placeholder === true ? { placeholder: true } : {}),
+    },
+    at,
+  );
+  return true;
 }
 
 /** How many finished cycles `recent` keeps (for the dashboard and /v1/cycles). */

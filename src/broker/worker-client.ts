@@ -18,6 +18,8 @@ const replySchema = z.object({
     .record(z.string(), z.unknown())
     .refine((v) => JSON.stringify(v).length <= 4096, 'state larger than 4 KiB')
     .optional(),
+  /** The value is a no-data placeholder (the next one is not damped against it). */
+  placeholder: z.boolean().optional(),
 });
 
 export type WorkerReply = z.infer<typeof replySchema>;

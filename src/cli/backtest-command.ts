@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { formatReport } from '../backtest/report-text.ts';
 import { renderHtml } from '../backtest/report-html.ts';
 import { readRecords } from '../backtest/input.ts';
+import { assertJudged, assertWritable } from '../backtest/checks.ts';
+import { createProgress, type Progress } from '../backtest/progress.ts';
 import { readFromSource } from '../backtest/input-source.ts';
 import type { EndpointSeries } from '../backtest/replay.ts';
 import { readEndpointList } from '../broker/endpoints-file.ts';
@@ -70,31 +72,18 @@ export const backtestConfigSchema = z
     }
   });
 
-/** A progress bar on stderr, only when it is a terminal. */
-function progressBar(): (done: number, total: number, label: string) => void {
-  if (!process.stderr.isTTY) return () => undefined;
-  let last = 0;
-  return (done, total, label) => {
-    const now = Date.now();
-    if (now - last < 100 && done < total) return;
-    last = now;
-    const width = 30;
-    const filled = Math.round((done / Math.max(1, total)) * width);
-    process.stderr.write(
-      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${((done / Math.max(1, total)) * 100).toFixed(0).padStart(3)}% ${label.slice(0, 60).padEnd(60)}`,
-    );
-    if (done >= total) process.stderr.write('\n');
-  };
-}
-
 /** Says on stderr which input lines could not be read. */
-function reportSkipped(skippedCount: number, skipped: { line: number; reason: string }[]): void {
+function reportSkipped(
+  progress: Progress,
+  skippedCount: number,
+  skipped: { line: number; reason: string }[],
+): void {
   if (skippedCount === 0) return;
-  process.stderr.write(
+  progress.note(
     `jit backtest: skipped ${skippedCount} unreadable lines (${skipped
       .map((x) => `line ${x.line}: ${x.reason}`)
       .slice(0, 3)
-      .join('; ')})\n`,
+      .join('; ')})`,
   );
 }
 
@@ -262,14 +251,23 @@ export function backtestCommand(): Command {
         { warmupCount: '--warmup' },
       );
       const started = performance.now();
-      const progress = progressBar();
+      // Before any work: a bad report path fails now, not after the run (readRecords checks the
+      // input file before it reads it).
+      if (config.json !== undefined) assertWritable(config.json, '--json');
+      if (config.html !== undefined) assertWritable(config.html, '--html');
+      const progress = createProgress({ quiet: config.quiet });
       let series: EndpointSeries[];
       let records: number;
       if (config.input !== undefined) {
         const file = config.input;
-        const read = await readRecords(file, (n) => progress(n, n, `reading ${file}`));
+        const read = await readRecords(file, (b, total) =>
+          progress.update(b, total, `reading ${file}`),
+        ).catch((err: unknown) => {
+          progress.finish(); // ends the bar's line before the error is printed
+          throw err;
+        });
         ({ series, records } = read);
-        reportSkipped(read.skippedCount, read.skipped);
+        reportSkipped(progress, read.skippedCount, read.skipped);
       } else {
         ({ series, records } = await readFromSource({
           source: 'influxdb',
@@ -299,8 +297,10 @@ export function backtestCommand(): Command {
           strategyOptions: config.strategyOptions,
           defaultStrategy: DEFAULT_STRATEGY,
         },
-        progress,
-      );
+        (done, total, endpoint) =>
+          progress.update(done, total, `replaying ${JSON.stringify(endpoint)}`),
+      ).finally(() => progress.finish());
+      assertJudged(report, series);
       if (!config.quiet) process.stdout.write(`${formatReport(report)}\n`);
       // JSON has no Infinity: an unclamped maximum is written as null.
       if (config.json)

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { DEFAULT_SERVING } from '../core/serving.ts';
 import { createTimeoutClient, type TimeoutClient, type TimeoutClientOptions } from './index.ts';
+import { DEFAULT_FALLBACK_MS } from './timeout-client.ts';
 
 type Answer = Response | Error | 'hang';
 
@@ -109,7 +111,7 @@ describe('refresh', () => {
       endpoints([
         { endpoint: 'ok', timeoutMs: 250 },
         { endpoint: 'stale', timeoutMs: 300, status: 'stale' },
-        { endpoint: 'never', timeoutMs: 100, status: 'never' },
+        { endpoint: 'never', timeoutMs: 400, status: 'never' },
         { endpoint: 'nan', timeoutMs: 'NaN' },
         { endpoint: 'zero', timeoutMs: 0 },
         { endpoint: 'neg', timeoutMs: -5 },
@@ -118,8 +120,10 @@ describe('refresh', () => {
     ]);
     await s.ready;
     assert.deepEqual(s.client.status().known, { ok: 250, stale: 300 });
-    for (const e of ['never', 'nan', 'zero', 'neg', 'str']) {
-      assert.equal(s.client.timeoutFor(e), 10_000, e);
+    // `never`: not a known value, but the broker's default for it (here a broker configured 400).
+    assert.equal(s.client.timeoutFor('never'), 400);
+    for (const e of ['nan', 'zero', 'neg', 'str']) {
+      assert.equal(s.client.timeoutFor(e), DEFAULT_SERVING.defaultTimeoutMs, e);
     }
   });
 
@@ -132,14 +136,17 @@ describe('refresh', () => {
   ] as const) {
     it(`keeps the last values on ${what}, never throws`, async () => {
       const errors: Error[] = [];
-      const s = scripted([endpoints([{ endpoint: 'a', timeoutMs: 70 }]), answer], {
-        onRefreshError: (e) => errors.push(e),
-      });
+      const first = endpoints([
+        { endpoint: 'a', timeoutMs: 70 },
+        { endpoint: 'b', timeoutMs: 300, status: 'never' },
+      ]);
+      const s = scripted([first, answer], { onRefreshError: (e) => errors.push(e) });
       assert.equal(await s.ready, true);
       assert.equal(await s.client.refresh(), false);
       assert.equal(await s.client.refresh(), false);
       assert.equal(s.client.timeoutFor('a'), 70);
-      assert.equal(s.client.timeoutFor('b'), 10_000);
+      assert.equal(s.client.timeoutFor('b'), 300); // the broker's default for it, as last said
+      assert.equal(s.client.timeoutFor('c'), DEFAULT_FALLBACK_MS);
       assert.match(s.client.status().lastError ?? '', error);
       assert.equal(s.client.status().consecutiveFailures, 2);
       assert.equal(errors.length, 2);
@@ -219,6 +226,54 @@ describe('timeoutFor', () => {
   it('answers the fallback before the first refresh has finished', () => {
     const s = scripted(['hang'], { fallbackMs: 777 });
     assert.equal(s.client.timeoutFor('a'), 777);
+  });
+});
+
+describe('fallback: what the broker would serve, unless fallbackMs is given', () => {
+  it("defaults to the broker's built-in default (100 ms), not a value of its own", () => {
+    assert.equal(DEFAULT_FALLBACK_MS, DEFAULT_SERVING.defaultTimeoutMs);
+    assert.equal(DEFAULT_FALLBACK_MS, 100);
+  });
+
+  it('answers 100 ms while the broker was never reached', async () => {
+    const s = scripted([new Error('down')]);
+    assert.equal(s.client.timeoutFor('a'), 100); // before the first refresh settles
+    assert.equal(await s.ready, false);
+    assert.equal(s.client.timeoutFor('a'), 100);
+  });
+
+  it("answers the broker's listed default for a never-computed endpoint, 100 ms for an unlisted one", async () => {
+    const s = scripted([endpoints([{ endpoint: 'new', timeoutMs: 250, status: 'never' }])]);
+    assert.equal(await s.ready, true);
+    assert.equal(s.client.timeoutFor('new'), 250);
+    assert.equal(s.client.timeoutFor('unlisted'), 100);
+    assert.deepEqual(s.client.status().known, {});
+  });
+
+  it("never replaces a computed value by the broker's default (a restarted broker)", async () => {
+    const s = scripted([
+      endpoints([{ endpoint: 'a', timeoutMs: 4400 }]),
+      endpoints([{ endpoint: 'a', timeoutMs: 100, status: 'never' }]),
+    ]);
+    await s.ready;
+    assert.equal(await s.client.refresh(), true);
+    assert.equal(s.client.timeoutFor('a'), 4400);
+  });
+
+  it('uses fallbackMs, when given, for every endpoint without a computed value', async () => {
+    const s = scripted(
+      [
+        endpoints([
+          { endpoint: 'new', timeoutMs: 250, status: 'never' },
+          { endpoint: 'a', timeoutMs: 40 },
+        ]),
+      ],
+      { fallbackMs: 2000 },
+    );
+    await s.ready;
+    assert.equal(s.client.timeoutFor('new'), 2000);
+    assert.equal(s.client.timeoutFor('unlisted'), 2000);
+    assert.equal(s.client.timeoutFor('a'), 40);
   });
 });
 

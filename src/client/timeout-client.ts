@@ -16,10 +16,16 @@ export interface TimeoutClientOptions {
    */
   refreshMs?: number;
   /**
-   * Timeout answered for an endpoint this client has never had a value for: the broker was never
-   * reached, does not list the endpoint, or has not computed it yet. Default 10000 (ms).
+   * Timeout (ms) answered for an endpoint this client has never had a computed value for.
+   *
+   * Default: what the broker itself serves in that case, so that the SDK and `GET /gettimeout`
+   * agree — for an endpoint the broker lists but has not computed yet, the broker's default
+   * (the `timeoutMs` it lists, `jit broker --default-timeout-ms`, 100 ms unless changed); while
+   * the broker was never reached or does not list the endpoint, 100 ms (the broker's built-in
+   * default). Setting it replaces both: e.g. your former static timeout, if cutting calls at
+   * 100 ms before the first values exist is worse for you than waiting longer on a dead peer.
    */
-  fallbackMs?: number;
+  fallbackMs?: number | undefined;
   /**
    * Read token, sent as `Authorization: Bearer <token>`. Needed only when the broker runs with a
    * read token (`--read-token`). Default none.
@@ -68,8 +74,8 @@ export interface TimeoutClient {
    * The current timeout for `endpoint`, in ms, from the local cache: no I/O, never throws.
    * It is the broker's served value (`timeoutMs` of `/v1/endpoints`) as of the last successful
    * refresh; once known, a value is kept while the broker is unreachable or forgets it (for
-   * instance after a restart); `fallbackMs` until a value was ever known. Bounded by
-   * `minMs`/`maxMs`.
+   * instance after a restart); until a value was ever known, `fallbackMs` when given, else what
+   * the broker serves then (its default: 100 ms unless configured). Bounded by `minMs`/`maxMs`.
    *
    * @example
    * ```ts
@@ -108,7 +114,7 @@ export interface TimeoutClient {
 
   /**
    * Settles when the first refresh has finished: `true` if it got the broker's values, `false`
-   * if it failed (the client then answers `fallbackMs` and keeps trying). Never rejects; bounded by
+   * if it failed (the client then answers the fallback and keeps trying). Never rejects; bounded by
    * `requestTimeoutMs`. Await it at start-up so that no request uses the fallback needlessly.
    */
   ready(): Promise<boolean>;
@@ -127,7 +133,11 @@ export interface TimeoutClient {
 }
 
 const DEFAULT_REFRESH_MS = 5000;
-const DEFAULT_FALLBACK_MS = 10_000;
+/**
+ * The broker's built-in default (`DEFAULT_SERVING.defaultTimeoutMs` in src/core/serving.ts, SPEC
+ * §2: 100 ms), written out because the SDK depends on nothing of the server; a test keeps them equal.
+ */
+export const DEFAULT_FALLBACK_MS = 100;
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 /** Endpoint names remembered as "in use"; beyond that they are still served, just not listed. */
 const MAX_IN_USE = 10_000;
@@ -150,22 +160,29 @@ function describe(err: Error): string {
   return typeof detail === 'string' && detail !== '' ? `${err.message} (${detail})` : err.message;
 }
 
-/** The served values of a `/v1/endpoints` body that are known (`fresh` or `stale`). */
-function knownValues(body: unknown): Map<string, number> {
+/**
+ * The served values of a `/v1/endpoints` body: `known` for computed ones (`fresh` or `stale`),
+ * `defaults` for the endpoints listed as `never` computed (the broker's default for them).
+ */
+function listedValues(body: unknown): {
+  known: Map<string, number>;
+  defaults: Map<string, number>;
+} {
   const list = (body as { endpoints?: unknown } | null)?.endpoints;
   if (!Array.isArray(list)) throw new Error('answer is not {"endpoints": [...]}');
-  const out = new Map<string, number>();
+  const known = new Map<string, number>();
+  const defaults = new Map<string, number>();
   for (const item of list as unknown[]) {
     const e = item as { endpoint?: unknown; timeoutMs?: unknown; status?: unknown } | null;
     if (typeof e?.endpoint !== 'string') continue;
     if (typeof e.timeoutMs !== 'number' || !Number.isFinite(e.timeoutMs) || e.timeoutMs <= 0) {
       continue;
     }
-    // `never`: the broker answers its default, not a value computed for this endpoint.
-    if (e.status === 'never') continue;
-    out.set(e.endpoint, e.timeoutMs);
+    // `never`: the broker answers its default, not a value computed for this endpoint; it is
+    // used as the fallback, never as a known value (a known value is never replaced by it).
+    (e.status === 'never' ? defaults : known).set(e.endpoint, e.timeoutMs);
   }
-  return out;
+  return { known, defaults };
 }
 
 /**
@@ -180,7 +197,7 @@ function knownValues(body: unknown): Map<string, number> {
  * const timeouts = createTimeoutClient({
  *   brokerUrl: process.env.JIT_BROKER_URL ?? 'http://127.0.0.1:5000',
  *   refreshMs: 5000, // default
- *   fallbackMs: 2000, // until the broker has a value for an endpoint
+ *   fallbackMs: 2000, // until the broker has computed an endpoint (default: the broker's 100 ms)
  *   token: process.env.JIT_READ_TOKEN, // only if the broker has a read token
  * });
  * await timeouts.ready(); // optional: first values before serving traffic
@@ -200,7 +217,11 @@ export function createTimeoutClient(options: TimeoutClientOptions): TimeoutClien
   if (!base.pathname.endsWith('/')) base.pathname += '/';
   const endpointsUrl = new URL('v1/endpoints', base);
   const refreshMs = positive('refreshMs', options.refreshMs, DEFAULT_REFRESH_MS, 99);
-  const fallbackMs = positive('fallbackMs', options.fallbackMs, DEFAULT_FALLBACK_MS);
+  // undefined: follow the broker (its listed default, else its built-in 100 ms).
+  const fallbackMs =
+    options.fallbackMs === undefined
+      ? undefined
+      : positive('fallbackMs', options.fallbackMs, DEFAULT_FALLBACK_MS);
   const requestTimeoutMs = positive(
     'requestTimeoutMs',
     options.requestTimeoutMs,
@@ -220,6 +241,8 @@ export function createTimeoutClient(options: TimeoutClientOptions): TimeoutClien
   const logger = options.logger === undefined ? console : options.logger;
 
   const values = new Map<string, number>();
+  /** The broker's default for the endpoints it lists as never computed, as of the last refresh. */
+  let brokerDefaults = new Map<string, number>();
   const inUse = new Set<string>();
   let lastRefreshAt: number | undefined;
   let lastError: string | undefined;
@@ -239,7 +262,9 @@ export function createTimeoutClient(options: TimeoutClientOptions): TimeoutClien
       res.body?.cancel().catch(() => undefined);
       throw new Error(`GET ${endpointsUrl.href} answered HTTP ${res.status}`);
     }
-    for (const [name, ms] of knownValues(await res.json())) values.set(name, ms);
+    const listed = listedValues(await res.json());
+    for (const [name, ms] of listed.known) values.set(name, ms);
+    brokerDefaults = listed.defaults;
   }
 
   function refresh(): Promise<boolean> {
@@ -259,7 +284,8 @@ export function createTimeoutClient(options: TimeoutClientOptions): TimeoutClien
         if (reachable !== false && !closed) {
           logger?.warn(
             `justintimeout: broker ${base.href} unreachable (${lastError}); serving the last ` +
-              `known timeouts, ${fallbackMs} ms for endpoints never known`,
+              `known timeouts, ${fallbackMs === undefined ? "the broker's default" : `${fallbackMs} ms`} ` +
+              'for endpoints never known',
           );
         }
         reachable = false;
@@ -292,7 +318,8 @@ export function createTimeoutClient(options: TimeoutClientOptions): TimeoutClien
 
   function timeoutFor(endpoint: string): number {
     if (inUse.size < MAX_IN_USE) inUse.add(endpoint);
-    const ms = values.get(endpoint) ?? fallbackMs;
+    const ms =
+      values.get(endpoint) ?? fallbackMs ?? brokerDefaults.get(endpoint) ?? DEFAULT_FALLBACK_MS;
     return Math.min(maxMs, Math.max(minMs, ms));
   }
 

@@ -25,6 +25,9 @@ export const ERROR_CODES = {
   REPLY_OUT_OF_RANGE: 422,
   INTERNAL: 500,
   MISSING_DEPENDENCY: 501,
+  INVALID_INPUT_FILE: 400,
+  OUTPUT_NOT_WRITABLE: 400,
+  NOTHING_JUDGED: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -202,5 +205,26 @@ export class MissingDependencyError extends JitError {
       `${feature} needs ${packageName}, which is not installed: npm install ${packageName}`,
       { feature, package: packageName },
     );
+  }
+}
+
+/** A backtest input file whose columns, keys or values cannot be read (checked before the run). */
+export class InvalidInputFileError extends JitError {
+  constructor(path: string, reason: string) {
+    super('INVALID_INPUT_FILE', `${path}: ${reason}`, { path });
+  }
+}
+
+/** An output file (e.g. a backtest report) that could not be written: found before the run. */
+export class OutputNotWritableError extends JitError {
+  constructor(path: string, reason: string) {
+    super('OUTPUT_NOT_WRITABLE', `cannot write ${path}: ${reason}`, { path });
+  }
+}
+
+/** A backtest in which no request could be judged (every endpoint too short for the warm-up). */
+export class NothingJudgedError extends JitError {
+  constructor(reason: string) {
+    super('NOTHING_JUDGED', `nothing judged: ${reason}`);
   }
 }

@@ -1,7 +1,7 @@
 // Spike damping, served margin and clamps against hand-computed values (SPEC §2).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_SERVING, dampSpike, servedTimeout } from './serving.ts';
+import { DEFAULT_SERVING, dampSpike, dampingBase, nextStoredMs, servedTimeout } from './serving.ts';
 
 describe('dampSpike', () => {
   it('stores 2 × old when the new value exceeds 5 × old', () => {
@@ -20,6 +20,29 @@ describe('dampSpike', () => {
   it('honours configured factors', () => {
     assert.equal(dampSpike(301, 100, { spikeFactor: 3, spikeReplaceFactor: 1.5 }), 150);
     assert.equal(dampSpike(299, 100, { spikeFactor: 3, spikeReplaceFactor: 1.5 }), 299);
+  });
+});
+
+describe('the placeholder rule (dampingBase, nextStoredMs)', () => {
+  it('damps against a previous real value', () => {
+    assert.equal(dampingBase({ storedMs: 300 }), 300);
+    assert.equal(dampingBase({ storedMs: 300, placeholder: false }), 300);
+    assert.equal(nextStoredMs(4000, { storedMs: 300 }), 600);
+  });
+  it('never damps against a placeholder: a real 4000 ms after a 300 ms one is stored as 4000', () => {
+    assert.equal(dampingBase({ storedMs: 300, placeholder: true }), undefined);
+    assert.equal(nextStoredMs(4000, { storedMs: 300, placeholder: true }), 4000);
+  });
+  it('stores the first value as is', () => {
+    assert.equal(dampingBase(undefined), undefined);
+    assert.equal(nextStoredMs(4000, undefined), 4000);
+    assert.equal(nextStoredMs(4000, { storedMs: undefined }), 4000);
+  });
+  it('honours configured factors', () => {
+    assert.equal(
+      nextStoredMs(400, { storedMs: 100 }, { spikeFactor: 3, spikeReplaceFactor: 1.5 }),
+      150,
+    );
   });
 });
 

@@ -48,6 +48,37 @@ export function dampSpike(
 }
 
 /**
+ * A stored value as the damping of the next one sees it. `placeholder` is carried as data from
+ * the strategy that computed the value (`StrategyResult.placeholder`: e.g. the no-data rule of
+ * `sigma` and `seed`), never recognised by its number or by a strategy's method name.
+ */
+export interface DampingReference {
+  /** The stored value (after damping), ms; undefined while nothing was computed. */
+  storedMs: number | undefined;
+  /** The value was computed without observations; the next value is not damped against it. */
+  placeholder?: boolean | undefined;
+}
+
+/**
+ * The one placeholder rule, used by the broker's cycle and the backtest's replay alike: the value
+ * the next computation is damped against — undefined (no damping) when there is none or when it
+ * is a placeholder. The original damped against its no-data answer too, so a real 4000 ms after a
+ * 300 ms placeholder was stored as 600 ms and took cycles to catch up (SPEC §2, flaws).
+ */
+export function dampingBase(previous: DampingReference | undefined): number | undefined {
+  return previous?.placeholder === true ? undefined : previous?.storedMs;
+}
+
+/** The value to store for a new computation `newMs`: damped against the previous real value. */
+export function nextStoredMs(
+  newMs: number,
+  previous: DampingReference | undefined,
+  opts: Pick<ServingOptions, 'spikeFactor' | 'spikeReplaceFactor'> = DEFAULT_SERVING,
+): number {
+  return dampSpike(newMs, dampingBase(previous), opts);
+}
+
+/**
  * The served value for a stored one: `ceil(x > 5 ? x·1.1 : x + 1)`, then clamped. The product
  * is written exactly as the original (`x * 1.1`) so float rounding matches it to the millisecond.
  */

@@ -20,6 +20,8 @@ export interface ComputationInfo {
   state: Record<string, unknown> | undefined;
   /** The timeout served from this computation on (after damping, margin and clamps), ms. */
   servedMs: number;
+  /** The value was a no-data placeholder: the next one is not damped against it. Default false. */
+  placeholder?: boolean | undefined;
 }
 
 /** Per-endpoint settings from the endpoint list; each overrides the broker's global one. */

@@ -27,7 +27,12 @@ export function createSigmaStrategy(options: Partial<SigmaOptions> = {}): Timeou
       const n = input.durationsMs.length;
       if (n === 0) {
         // Original: with no spans, mean = sd = 100 ms, so the answer is 100 + 2·100.
-        return { timeoutMs: opts.emptyWindowMs * (1 + opts.k), method: NO_DATA_METHOD };
+        // A placeholder, not a level: the broker must not damp the next value against it.
+        return {
+          timeoutMs: opts.emptyWindowMs * (1 + opts.k),
+          method: NO_DATA_METHOD,
+          placeholder: true,
+        };
       }
       const m = mean(input.durationsMs);
       const sd = sampleSd(input.durationsMs, m);

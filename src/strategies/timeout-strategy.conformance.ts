@@ -79,10 +79,12 @@ export function timeoutStrategyConformance(name: string, make: () => TimeoutStra
       assert.ok(w.filter((x) => x > r.timeoutMs).length / w.length <= 0.05);
     });
 
-    it('answers an empty window with a positive value or a typed 4xx error, never NaN', async () => {
+    it('answers an empty window with a positive placeholder or a typed 4xx error, never NaN', async () => {
       try {
         const r = await make().compute(input([]));
         assert.ok(Number.isFinite(r.timeoutMs) && r.timeoutMs > 0);
+        // A value without data must say so, or the broker would damp the next one against it.
+        assert.equal(r.placeholder, true, 'a value computed from no data is flagged placeholder');
       } catch (err) {
         assert.ok(err instanceof JitError, `expected a JitError, got ${String(err)}`);
         assert.ok(err.statusCode >= 400 && err.statusCode < 500);

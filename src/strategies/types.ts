@@ -40,6 +40,12 @@ export interface StrategyResult {
   method: string;
   /** State to hand back with the next computation (kept by the broker, opaque to it). */
   state?: Record<string, unknown> | undefined;
+  /**
+   * True when the value is not derived from observed durations (the no-data rule): it is served
+   * like any value, but the next value is not damped against it (`dampingBase` in
+   * core/serving.ts). Default false.
+   */
+  placeholder?: boolean | undefined;
 }
 
 export interface TimeoutStrategy {

@@ -31,6 +31,8 @@ export interface ComputeResult extends WindowSummary {
   censored: number;
   /** Strategy state for the broker to send back next time. */
   state?: Record<string, unknown>;
+  /** Present (true) when the value is a no-data placeholder: the broker damps nothing against it. */
+  placeholder?: true;
 }
 
 export class Computer {
@@ -100,6 +102,7 @@ export class Computer {
       method: result.method,
       censored: result.censored,
       ...(result.state ? { state: result.state } : {}),
+      ...(result.placeholder === true ? { placeholder: true as const } : {}),
       alpha,
       source: this.source.name,
       ...summarize(durationsMs, sortedMs),

@@ -28,6 +28,10 @@ const computeResultSchema = {
       description: 'Durations recognised as cut by the previous timeout.',
     },
     state: { type: 'object', additionalProperties: true, description: 'Send back next time.' },
+    placeholder: {
+      type: 'boolean',
+      description: 'Present (true) when the value is a no-data placeholder: not damped against.',
+    },
   },
   required: [
     'endpoint',

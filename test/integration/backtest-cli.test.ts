@@ -151,6 +151,87 @@ describe('jit backtest', () => {
     assert.match(neither.stderr, /--input FILE or --influx-url/);
   });
 
+  it('refuses a file with the wrong columns, keys or values up front: one line, exit 2', async () => {
+    for (const [name, text, message] of [
+      // The issue's case: another CSV (here the fault list next to the sample traces).
+      [
+        'faults.csv',
+        'inject_time_utc,inject_epoch_s,inject_pod\n2023-01-29 08:43:04,1674981784,ts-a\n',
+        /faults\.csv: line 1 .* is not a header naming endpoint and duration_ns/,
+      ],
+      ['headerless.csv', `${T0},a,5000000\n`.repeat(300), /line 1 .* is not a header/],
+      [
+        'ms.csv',
+        `timestamp_ns,endpoint,duration_ns\n${`${T0},a,12ms\n`.repeat(300)}`,
+        /line 2: duration_ns "12ms" is not a non-negative number of nanoseconds/,
+      ],
+      [
+        'keys.jsonl',
+        `${JSON.stringify({ ts: 1, endpoint: 'a', duration_ms: 5 })}\n`.repeat(300),
+        /line 1: JSON object without "duration_ns"/,
+      ],
+    ] as const) {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      const r = await runJit(['backtest', '--input', path, '--strategies', 'sigma']);
+      assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+      assert.equal(r.stdout, '', `${name}: no tables`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, `${name}: ${r.stderr}`);
+      assert.match(r.stderr, message, name);
+    }
+  });
+
+  it('says so and exits non-zero when nothing could be judged', async () => {
+    const path = join(dir, 'short.csv');
+    // 40 requests per endpoint: never the 50 of the warm-up.
+    writeFileSync(
+      path,
+      `timestamp_ns,endpoint,duration_ns\n${rows()
+        .slice(0, 80)
+        .map(([t, e, d]) => `${t},"${e.replace(/"/g, '""')}",${d}`)
+        .join('\n')}\n`,
+    );
+    const json = join(dir, 'short.json');
+    const r = await runJit(['backtest', '--input', path, '--json', json]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stdout, '', 'no tables of zeros');
+    assert.match(
+      r.stderr,
+      /nothing judged: .*--warmup 50 requests; the longest endpoint .* has 40 requests/,
+    );
+    assert.throws(() => readFileSync(json), /ENOENT/);
+  });
+
+  it('reports a bad --html or --json path before the run, not after it', async () => {
+    const input = csv(join(dir, 'in4.csv'));
+    for (const [flag, path, message] of [
+      [
+        '--html',
+        join(dir, 'no-such-dir', 'r.html'),
+        /the directory .*no-such-dir does not exist \(--html\)/,
+      ],
+      ['--json', dir, /it is a directory \(--json\)/],
+    ] as const) {
+      const started = Date.now();
+      // seed would take minutes on this input: the refusal must come before any replay.
+      const r = await runJit(['backtest', '--input', input, '--strategies', 'seed', flag, path]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, '');
+      assert.ok(Date.now() - started < 15_000, `refused after ${Date.now() - started} ms`);
+    }
+  });
+
+  it('writes no progress when quiet, and no progress lines for a run shorter than 10 s', async () => {
+    const input = csv(join(dir, 'in5.csv'));
+    const quiet = await runJit(['backtest', '--input', input, '--strategies', 'sigma', '--quiet']);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.doesNotMatch(quiet.stderr, /%/);
+    const plain = await runJit(['backtest', '--input', input, '--strategies', 'sigma']);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.doesNotMatch(plain.stderr, /elapsed|\r/);
+  });
+
   it('reads its input from InfluxDB', { skip: influxdSkip() }, async () => {
     const influx = await startInfluxd();
     try {

@@ -140,10 +140,36 @@ describe('client SDK against a real broker', () => {
     const { client: c } = client({ brokerUrl: b.url, fallbackMs: 2500 });
     await c.ready();
     assert.equal(c.timeoutFor('customer'), 44);
-    // The broker serves its default (100) for "broken"; the client knows it is not a real value.
+    // The broker serves its default (100) for "broken"; a fallbackMs given replaces it.
     assert.equal(await (await fetch(`${b.url}/gettimeout?url=broken`)).text(), '100');
     assert.equal(c.timeoutFor('broken'), 2500);
     assert.equal(c.timeoutFor('not-listed'), 2500);
+  });
+
+  it('answers what /gettimeout answers for a never-computed endpoint when no fallbackMs is given', async () => {
+    const b = await startBroker(
+      brokerConfig({
+        port: 0,
+        endpointsFile: endpointsFile(['customer', 'broken']),
+        cyclePauseMs: 600_000,
+        defaultTimeoutMs: 250,
+      }),
+      { logger: false },
+    );
+    open.push(b);
+    const w = await startScriptedWorker((e) =>
+      e === 'broken' ? { status: 500, body: '{"error":{"message":"boom"}}' } : 40,
+    );
+    open.push(w);
+    b.registry.register(w.url, 'v1');
+    await b.cycles.runCycle();
+    const { client: c } = client({ brokerUrl: b.url });
+    await c.ready();
+    assert.equal(await (await fetch(`${b.url}/gettimeout?url=broken`)).text(), '250');
+    assert.equal(c.timeoutFor('broken'), 250);
+    assert.equal(c.timeoutFor('customer'), 44);
+    // Unlisted (the broker answers 422): the broker's built-in default.
+    assert.equal(c.timeoutFor('not-listed'), 100);
   });
 
   it('refreshes in the background with one request per period for every endpoint', async () => {
@@ -382,7 +408,7 @@ describe('client SDK against the jit CLI processes', () => {
         });
         assert.equal(await without.refresh(), false);
         assert.match(without.status().lastError ?? '', /HTTP 401/);
-        assert.equal(without.timeoutFor('customer'), 10_000);
+        assert.equal(without.timeoutFor('customer'), 100); // the broker's default, as /gettimeout
       } finally {
         await worker.kill();
         await broker.kill();

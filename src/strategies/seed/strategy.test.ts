@@ -62,11 +62,13 @@ describe('seed strategy', () => {
       timeoutMs: 300,
       method: 'fallback',
       state: { reason: 'no-data' },
+      placeholder: true,
     });
     const few = sample.slice(0, 49);
     const r = await s.compute(input(few));
     assert.equal(r.method, 'fallback');
     assert.deepEqual(r.state, { reason: 'few-samples' });
+    assert.equal(r.placeholder, undefined); // computed from real durations: a level
     const sigma = createSigmaStrategy().compute(input(few)) as { timeoutMs: number };
     assert.equal(r.timeoutMs, sigma.timeoutMs);
   });

@@ -39,11 +39,16 @@ export function createSeedStrategy(options: Record<string, unknown> = {}): SeedS
   const sigma = createSigmaStrategy({ k: opts.k });
   const pool = acquireForecastPool();
 
-  const fallback = (input: StrategyInput, reason: FallbackReason, extra = {}): StrategyResult => ({
-    timeoutMs: (sigma.compute(input) as StrategyResult).timeoutMs,
-    method: FALLBACK_METHOD,
-    state: { reason, ...extra },
-  });
+  const fallback = (input: StrategyInput, reason: FallbackReason, extra = {}): StrategyResult => {
+    const r = sigma.compute(input) as StrategyResult;
+    return {
+      timeoutMs: r.timeoutMs,
+      method: FALLBACK_METHOD,
+      state: { reason, ...extra },
+      // sigma's no-data rule is a placeholder; carried on so that the broker does not damp against it.
+      ...(r.placeholder === true ? { placeholder: true } : {}),
+    };
+  };
 
   return {
     name: 'seed',
