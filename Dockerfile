@@ -18,6 +18,16 @@ COPY package.json package-lock.json ./
 COPY scripts/build.mjs scripts/source-stamp.mjs ./scripts/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
+# tsx, a dev dependency since the package ships compiled JavaScript, in a folder of its own: only the
+# compose demo's span generator (a TypeScript example, not part of the package) runs through it.
+FROM ${NODE_IMAGE} AS tsx
+WORKDIR /app
+COPY package.json ./
+RUN mkdir /tsx && cd /tsx \
+  && npm install --omit=dev --no-audit --no-fund --no-save \
+    "tsx@$(node -p "require('/app/package.json').devDependencies.tsx")" \
+  && npm cache clean --force
+
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY tsconfig.json tsconfig.build.json ./
@@ -35,6 +45,7 @@ ENV NODE_ENV=production \
     JIT_STORE=/data/broker.db
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=tsx /tsx/node_modules ./node_modules
 COPY package.json tsconfig.json endpoints.config ./
 COPY bin ./bin
 COPY scripts/source-stamp.mjs ./scripts/
