@@ -12,13 +12,6 @@ import type { WorkerRegistry } from './worker-registry.ts';
 /** Cycle durations (s): 10 ms … 10 min. */
 const CYCLE_BUCKETS_S = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
-/**
- * A failed computation whose worker answered 502/503: the worker's latency source (InfluxDB)
- * was unreachable or refused the query (SOURCE_QUERY_FAILED, SOURCE_UNAVAILABLE). The broker only
- * sees the error text `callWorker` wrote, so this is where the two meet.
- */
-export const SOURCE_ERROR_PATTERN = /^worker answered HTTP 50[23]\b/;
-
 export interface BrokerMetricsDeps {
   store: TimeoutStore;
   registry: WorkerRegistry;
@@ -78,14 +71,15 @@ export class BrokerMetrics {
       store.recordSuccess(name, storedMs, info, at);
       this.computations.inc({ strategy: info.strategy, result: 'ok' });
     };
-    const recordFailure: TimeoutStore['recordFailure'] = (name, error, at) => {
+    const recordFailure: TimeoutStore['recordFailure'] = (name, error, at, kind) => {
       const rec = store.get(name);
       // The strategy the job asked for; the worker's own default is known only after a success.
       const strategy =
         rec?.options.strategy ?? this.config.strategy ?? rec?.last?.strategy ?? 'unknown';
-      store.recordFailure(name, error, at);
+      store.recordFailure(name, error, at, kind);
       this.computations.inc({ strategy, result: 'failed' });
-      if (SOURCE_ERROR_PATTERN.test(error)) this.sourceErrors.inc();
+      // The kind is set where the failure was found (worker-client reads the worker's error code).
+      if (kind === 'source') this.sourceErrors.inc();
     };
     return new Proxy(store, {
       get(target, prop) {

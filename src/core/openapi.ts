@@ -1,7 +1,9 @@
 // OpenAPI document (@fastify/swagger) and a docs page at /docs (@fastify/swagger-ui, local assets).
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 
 /** Documentation of one route, in Fastify's schema shape: summary, params, body, responses… */
 export type RouteDoc = Record<string, unknown> & { summary: string; tags: string[] };
@@ -11,6 +13,60 @@ export type RouteDocs = Readonly<Record<string, RouteDoc>>;
 
 /** Tag given to a route nobody documented, so that the gap shows in /docs and in the tests. */
 export const UNDOCUMENTED_TAG = 'undocumented';
+
+/** A JSON Schema object as the OpenAPI document holds it. */
+export type JsonSchema = Record<string, unknown>;
+
+/** The bounds `z.int()` states, which say nothing to a reader of the docs. */
+const SAFE_INTEGER_BOUNDS = [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
+
+/**
+ * The OpenAPI 3.0 schema of a protocol message (`src/protocol/`): the document is generated from
+ * the zod schemas the code validates and types with, so the two cannot drift. `io: 'input'` for
+ * what a route takes (fields with a default are optional), `'output'` for what it answers (they
+ * are always there). Schemas are inlined, not `$ref`ed: @fastify/swagger builds the document
+ * route by route and has no place for shared definitions from a route's schema. Two things are
+ * left out because they only add noise to /docs: the ISO-time regex next to `format: date-time`
+ * and the ±2⁵³ bounds of every integer.
+ */
+export function schemaOf(
+  schema: z.ZodType,
+  opts: { io?: 'input' | 'output'; description?: string } = {},
+): JsonSchema {
+  const json = z.toJSONSchema(schema, {
+    target: 'openapi-3.0',
+    io: opts.io ?? 'output',
+    reused: 'inline',
+    unrepresentable: 'any',
+    override: ({ jsonSchema: js }) => {
+      if (js.format === 'date-time') delete js.pattern;
+      if (js.type === 'integer') {
+        if (js.minimum === SAFE_INTEGER_BOUNDS[0]) delete js.minimum;
+        if (js.maximum === SAFE_INTEGER_BOUNDS[1]) delete js.maximum;
+      }
+    },
+  }) as JsonSchema;
+  delete json.$schema;
+  return opts.description === undefined ? json : { ...json, description: opts.description };
+}
+
+/** A documented text answer (the original's routes, metrics). */
+export function textAnswer(description: string, example?: string): JsonSchema {
+  return {
+    description,
+    content: {
+      'text/plain': { schema: { type: 'string', ...(example === undefined ? {} : { example }) } },
+    },
+  };
+}
+
+/** The package's version, shown in both documents. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
 
 export interface OpenApiOptions {
   title: string;

@@ -1,4 +1,5 @@
 // The store seam: per-endpoint state the broker keeps and serves (memory now, SQLite later).
+import type { FailureKind } from '../protocol/failure.ts';
 
 export type EndpointStatus = 'fresh' | 'stale' | 'never';
 
@@ -109,5 +110,9 @@ export interface TimeoutStore {
   /** Whether any endpoint has ever been computed successfully. */
   hasAnyValue(): boolean;
   recordSuccess(name: string, storedMs: number, info: ComputationInfo, at: Date): void;
-  recordFailure(name: string, error: string, at: Date): void;
+  /**
+   * `kind` is why it failed, as data (src/protocol/failure.ts): the broker's metrics count by it;
+   * stores may ignore it (the message is what they keep and show).
+   */
+  recordFailure(name: string, error: string, at: Date, kind?: FailureKind): void;
 }
