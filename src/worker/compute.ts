@@ -1,6 +1,6 @@
 // One timeout computation: read the window from the source, run the strategy, summarise.
 import { assertEndpointName } from '../core/endpoint-name.ts';
-import { sortedCopy, summarize, type WindowSummary } from '../core/stats.ts';
+import { sortedCopy, summarize } from '../core/stats.ts';
 import { createStrategy } from '../strategies/registry.ts';
 import { runStrategy } from '../strategies/run.ts';
 import type { ComputeJob, ComputeResult } from '../protocol/worker-api.ts';
