@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Metric, type Registry } from 'prom-client';
 import type { HttpDurationHistogram, HttpRecorder } from '../core/http-duration.ts';
 import { installAppMetrics } from '../core/metrics.ts';
+import { FAILURE_KINDS } from '../protocol/failure.ts';
 import type { TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import type { CycleRunner, CycleSummary } from './cycle.ts';
@@ -30,6 +31,12 @@ export class BrokerMetrics {
     name: 'jit_computations_total',
     help: 'Computations of endpoint timeouts the broker received, by strategy and result (ok|failed).',
     labelNames: ['strategy', 'result'] as const,
+    registers: [],
+  });
+  private readonly failures = new Counter({
+    name: 'jit_computation_failures_total',
+    help: 'Failed computations by kind (source, refused, worker-error, invalid-reply, implausible, timeout, unreachable, internal, no-worker).',
+    labelNames: ['kind'] as const,
     registers: [],
   });
   private readonly sourceErrors = new Counter({
@@ -79,6 +86,7 @@ export class BrokerMetrics {
       store.recordFailure(name, error, at, kind);
       this.computations.inc({ strategy, result: 'failed' });
       // The kind is set where the failure was found (worker-client reads the worker's error code).
+      this.failures.inc({ kind: kind ?? 'unknown' });
       if (kind === 'source') this.sourceErrors.inc();
     };
     return new Proxy(store, {
@@ -110,6 +118,7 @@ export class BrokerMetrics {
     this.http = http;
     const own: Metric[] = [
       this.computations,
+      this.failures,
       this.sourceErrors,
       this.cycleDuration,
       this.cyclesTotal,
@@ -119,6 +128,7 @@ export class BrokerMetrics {
     // Counters start at 0 for every label value we know of, so rate() works from the first scrape.
     this.cyclesTotal.inc({ outcome: 'ran' }, 0);
     this.cyclesTotal.inc({ outcome: 'skipped' }, 0);
+    for (const kind of FAILURE_KINDS) this.failures.inc({ kind }, 0);
 
     new Gauge({
       name: 'jit_served_timeout_seconds',
