@@ -39,17 +39,21 @@ export const registerRequestSchema = z
   .meta({ description: 'A worker announcing itself.' });
 export type RegisterRequest = z.infer<typeof registerRequestSchema>;
 
-export const registerReplySchema = z.object({
-  id: z.string().meta({ description: 'Id the broker gave the worker.' }),
-  url: z.string().meta({ description: 'Normalised URL.' }),
-  leaseMs: z.int().meta({ description: 'Heartbeat within this (ms).', example: 30000 }),
-});
+export const registerReplySchema = z
+  .object({
+    id: z.string().meta({ description: 'Id the broker gave the worker.' }),
+    url: z.string().meta({ description: 'Normalised URL.' }),
+    leaseMs: z.int().meta({ description: 'Heartbeat within this (ms).', example: 30000 }),
+  })
+  .meta({ description: 'Registered (or renewed, for a URL already known: same id).' });
 export type RegisterReply = z.infer<typeof registerReplySchema>;
 
-export const heartbeatReplySchema = z.object({
-  id: z.string(),
-  leaseExpiresAt: isoTime('When the lease ends without another heartbeat.'),
-});
+export const heartbeatReplySchema = z
+  .object({
+    id: z.string(),
+    leaseExpiresAt: isoTime('When the lease ends without another heartbeat.'),
+  })
+  .meta({ description: 'Lease renewed.' });
 export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;
 
 export const workerIdParamsSchema = z.object({
@@ -114,7 +118,9 @@ export const endpointViewSchema = z
   .meta({ description: 'One endpoint: what is served and how it was computed.' });
 export type EndpointView = z.infer<typeof endpointViewSchema>;
 
-export const endpointsReplySchema = z.object({ endpoints: z.array(endpointViewSchema) });
+export const endpointsReplySchema = z
+  .object({ endpoints: z.array(endpointViewSchema) })
+  .meta({ description: 'Every endpoint, in the list order.' });
 
 /** `GET /getendpoints` (the original's route): the names that have a value. */
 export const endpointNamesSchema = z
@@ -146,10 +152,9 @@ export const historyPointSchema = z
   .meta({ description: 'One computation of one endpoint.' });
 export type HistoryPoint = z.infer<typeof historyPointSchema>;
 
-export const historyReplySchema = z.object({
-  endpoint: z.string(),
-  points: z.array(historyPointSchema),
-});
+export const historyReplySchema = z
+  .object({ endpoint: z.string(), points: z.array(historyPointSchema) })
+  .meta({ description: 'The computations kept, oldest first.' });
 
 // --- Cycles, workers, health ----------------------------------------------------------------
 
@@ -172,10 +177,12 @@ export const cycleSummarySchema = z
   .meta({ description: 'One finished cycle.' });
 export type CycleSummary = z.infer<typeof cycleSummarySchema>;
 
-export const cyclesReplySchema = z.object({
-  cycles: z.array(cycleSummarySchema),
-  nextCycleAt: isoTime('When the next cycle is due.').nullable(),
-});
+export const cyclesReplySchema = z
+  .object({
+    cycles: z.array(cycleSummarySchema),
+    nextCycleAt: isoTime('When the next cycle is due.').nullable(),
+  })
+  .meta({ description: 'The most recent cycles, oldest first.' });
 
 export const workerViewSchema = z.object({
   id: z.string().meta({ description: 'Id the broker gave the worker.' }),
@@ -201,9 +208,13 @@ export const workerViewSchema = z.object({
 });
 export type WorkerView = z.infer<typeof workerViewSchema>;
 
-export const workersReplySchema = z.object({ workers: z.array(workerViewSchema) });
+export const workersReplySchema = z
+  .object({ workers: z.array(workerViewSchema) })
+  .meta({ description: 'The registered workers.' });
 
-export const brokerHealthSchema = z.object({ status: z.literal('ok') });
+export const brokerHealthSchema = z
+  .object({ status: z.literal('ok') })
+  .meta({ description: 'The process answers.' });
 
 export const brokerReadySchema = z.object({
   status: z.enum(['ready', 'not-ready']),

@@ -177,10 +177,12 @@ export const computeTimeoutQuerySchema = z.object({
   url: z.string().meta({ description: 'Endpoint name.', example: 'customer' }),
 });
 
-export const workerHealthSchema = z.object({
-  status: z.literal('ok'),
-  inFlight: z.int().min(0).meta({ description: 'Jobs being computed now.' }),
-});
+export const workerHealthSchema = z
+  .object({
+    status: z.literal('ok'),
+    inFlight: z.int().min(0).meta({ description: 'Jobs being computed now.' }),
+  })
+  .meta({ description: 'The process answers.' });
 export type WorkerHealth = z.infer<typeof workerHealthSchema>;
 
 export const workerReadySchema = z.object({
