@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import {
   installOpenApi,
+  once,
   packageVersion,
   schemaOf,
   textAnswer,
@@ -38,143 +39,145 @@ const input = (schema: Parameters<typeof schemaOf>[0]): JsonSchema =>
   schemaOf(schema, { io: 'input' });
 const noContent = (description: string): JsonSchema => ({ description, type: 'null' });
 
-const endpointView = answer(endpointViewSchema);
-
-export const BROKER_ROUTE_DOCS: RouteDocs = {
-  'GET /gettimeout': {
-    summary: 'Served timeout of an endpoint (the original API)',
-    description:
-      'Whole milliseconds as text. The default (100) before anything was computed or for a listed endpoint never computed.',
-    tags: ['original'],
-    querystring: input(getTimeoutQuerySchema),
-    response: {
-      200: textAnswer('Timeout in ms.', '221'),
-      400: error('No `url` parameter.'),
-      422: textAnswer('Unknown endpoint.', 'Endpoint Invalid'),
-    },
-  },
-  'GET /getendpoints': {
-    summary: 'Endpoints that have a value (the original API)',
-    tags: ['original'],
-    response: { 200: answer(endpointNamesSchema) },
-  },
-  'GET /register': {
-    summary: "Register the caller's address as a worker on the legacy port (the original API)",
-    tags: ['original'],
-    response: { 200: textAnswer('Always 0.', '0') },
-  },
-  'GET /unregister': {
-    summary: "Unregister the caller's address (the original API)",
-    tags: ['original'],
-    response: { 200: textAnswer('Always 0.', '0') },
-  },
-  'GET /v1/endpoints': {
-    summary: 'Every endpoint with its served timeout, status and last computation',
-    tags: ['endpoints'],
-    response: { 200: answer(endpointsReplySchema) },
-  },
-  'GET /v1/timeouts/:endpoint': {
-    summary: 'One endpoint',
-    tags: ['endpoints'],
-    params: input(endpointParamsSchema),
-    response: { 200: endpointView, 422: error('Unknown endpoint.') },
-  },
-  'GET /v1/endpoints/:endpoint/history': {
-    summary: "An endpoint's computations over time, oldest first",
-    tags: ['endpoints'],
-    params: input(endpointParamsSchema),
-    querystring: input(historyQuerySchema),
-    response: {
-      200: answer(historyReplySchema),
-      400: error('Bad sinceMs or limit.'),
-      422: error('Unknown endpoint.'),
-    },
-  },
-  'GET /v1/cycles': {
-    summary: 'The most recent cycles (at most 50, oldest first) and when the next one is due',
-    tags: ['cycles'],
-    response: { 200: answer(cyclesReplySchema) },
-  },
-  'GET /v1/workers': {
-    summary: 'Registered workers',
-    tags: ['workers'],
-    response: { 200: answer(workersReplySchema) },
-  },
-  'POST /v1/workers': {
-    summary: 'Register a worker by the URL the broker reaches it at',
-    description: 'The same URL again renews the registration and keeps its id.',
-    tags: ['workers'],
-    body: input(registerRequestSchema),
-    response: {
-      201: answer(registerReplySchema),
-      400: error('Malformed body or URL.'),
-      409: error('Worker limit reached.'),
-    },
-  },
-  'PUT /v1/workers/:id/heartbeat': {
-    summary: "Renew a worker's lease",
-    tags: ['workers'],
-    params: input(workerIdParamsSchema),
-    response: {
-      200: answer(heartbeatReplySchema),
-      404: error('Unknown worker id: register again.'),
-    },
-  },
-  'DELETE /v1/workers/:id': {
-    summary: 'Unregister a worker',
-    tags: ['workers'],
-    params: input(workerIdParamsSchema),
-    response: { 204: noContent('Unregistered.'), 404: error('Unknown worker id.') },
-  },
-  'PUT /v1/endpoints/:endpoint': {
-    summary: 'Add an endpoint, or change its settings',
-    description:
-      'Endpoints added here are kept in the store next to those of the endpoint list file.',
-    tags: ['endpoints'],
-    params: input(endpointParamsSchema),
-    body: input(endpointOptionsSchema),
-    response: {
-      200: { ...endpointView, description: 'Updated.' },
-      201: { ...endpointView, description: 'Added.' },
-      400: error('Bad name or body.'),
-      409: error('Endpoint limit reached.'),
-    },
-  },
-  'DELETE /v1/endpoints/:endpoint': {
-    summary: 'Remove an endpoint',
-    tags: ['endpoints'],
-    params: input(endpointParamsSchema),
-    response: { 204: noContent('Removed.'), 422: error('Unknown endpoint.') },
-  },
-  'GET /healthz': {
-    summary: 'Liveness',
-    tags: ['operations'],
-    response: { 200: answer(brokerHealthSchema) },
-  },
-  'GET /readyz': {
-    summary: 'Readiness: 503 until the endpoint list was read',
-    tags: ['operations'],
-    response: {
-      200: answer(brokerReadySchema, 'Ready.'),
-      503: answer(brokerReadySchema, 'Not ready.'),
-    },
-  },
-  'GET /metrics': {
-    summary: 'Prometheus metrics',
-    tags: ['operations'],
-    response: { 200: textAnswer('Prometheus text exposition format.') },
-  },
-  'GET /': {
-    summary: 'Dashboard (HTML)',
-    tags: ['operations'],
-    response: {
-      200: {
-        description: 'The dashboard page.',
-        content: { 'text/html': { schema: { type: 'string' } } },
+/** Each route's documentation, by "METHOD /url" as declared; built on first use. */
+export const brokerRouteDocs = once((): RouteDocs => {
+  const endpointView = answer(endpointViewSchema);
+  return {
+    'GET /gettimeout': {
+      summary: 'Served timeout of an endpoint (the original API)',
+      description:
+        'Whole milliseconds as text. The default (100) before anything was computed or for a listed endpoint never computed.',
+      tags: ['original'],
+      querystring: input(getTimeoutQuerySchema),
+      response: {
+        200: textAnswer('Timeout in ms.', '221'),
+        400: error('No `url` parameter.'),
+        422: textAnswer('Unknown endpoint.', 'Endpoint Invalid'),
       },
     },
-  },
-};
+    'GET /getendpoints': {
+      summary: 'Endpoints that have a value (the original API)',
+      tags: ['original'],
+      response: { 200: answer(endpointNamesSchema) },
+    },
+    'GET /register': {
+      summary: "Register the caller's address as a worker on the legacy port (the original API)",
+      tags: ['original'],
+      response: { 200: textAnswer('Always 0.', '0') },
+    },
+    'GET /unregister': {
+      summary: "Unregister the caller's address (the original API)",
+      tags: ['original'],
+      response: { 200: textAnswer('Always 0.', '0') },
+    },
+    'GET /v1/endpoints': {
+      summary: 'Every endpoint with its served timeout, status and last computation',
+      tags: ['endpoints'],
+      response: { 200: answer(endpointsReplySchema) },
+    },
+    'GET /v1/timeouts/:endpoint': {
+      summary: 'One endpoint',
+      tags: ['endpoints'],
+      params: input(endpointParamsSchema),
+      response: { 200: endpointView, 422: error('Unknown endpoint.') },
+    },
+    'GET /v1/endpoints/:endpoint/history': {
+      summary: "An endpoint's computations over time, oldest first",
+      tags: ['endpoints'],
+      params: input(endpointParamsSchema),
+      querystring: input(historyQuerySchema),
+      response: {
+        200: answer(historyReplySchema),
+        400: error('Bad sinceMs or limit.'),
+        422: error('Unknown endpoint.'),
+      },
+    },
+    'GET /v1/cycles': {
+      summary: 'The most recent cycles (at most 50, oldest first) and when the next one is due',
+      tags: ['cycles'],
+      response: { 200: answer(cyclesReplySchema) },
+    },
+    'GET /v1/workers': {
+      summary: 'Registered workers',
+      tags: ['workers'],
+      response: { 200: answer(workersReplySchema) },
+    },
+    'POST /v1/workers': {
+      summary: 'Register a worker by the URL the broker reaches it at',
+      description: 'The same URL again renews the registration and keeps its id.',
+      tags: ['workers'],
+      body: input(registerRequestSchema),
+      response: {
+        201: answer(registerReplySchema),
+        400: error('Malformed body or URL.'),
+        409: error('Worker limit reached.'),
+      },
+    },
+    'PUT /v1/workers/:id/heartbeat': {
+      summary: "Renew a worker's lease",
+      tags: ['workers'],
+      params: input(workerIdParamsSchema),
+      response: {
+        200: answer(heartbeatReplySchema),
+        404: error('Unknown worker id: register again.'),
+      },
+    },
+    'DELETE /v1/workers/:id': {
+      summary: 'Unregister a worker',
+      tags: ['workers'],
+      params: input(workerIdParamsSchema),
+      response: { 204: noContent('Unregistered.'), 404: error('Unknown worker id.') },
+    },
+    'PUT /v1/endpoints/:endpoint': {
+      summary: 'Add an endpoint, or change its settings',
+      description:
+        'Endpoints added here are kept in the store next to those of the endpoint list file.',
+      tags: ['endpoints'],
+      params: input(endpointParamsSchema),
+      body: input(endpointOptionsSchema),
+      response: {
+        200: { ...endpointView, description: 'Updated.' },
+        201: { ...endpointView, description: 'Added.' },
+        400: error('Bad name or body.'),
+        409: error('Endpoint limit reached.'),
+      },
+    },
+    'DELETE /v1/endpoints/:endpoint': {
+      summary: 'Remove an endpoint',
+      tags: ['endpoints'],
+      params: input(endpointParamsSchema),
+      response: { 204: noContent('Removed.'), 422: error('Unknown endpoint.') },
+    },
+    'GET /healthz': {
+      summary: 'Liveness',
+      tags: ['operations'],
+      response: { 200: answer(brokerHealthSchema) },
+    },
+    'GET /readyz': {
+      summary: 'Readiness: 503 until the endpoint list was read',
+      tags: ['operations'],
+      response: {
+        200: answer(brokerReadySchema, 'Ready.'),
+        503: answer(brokerReadySchema, 'Not ready.'),
+      },
+    },
+    'GET /metrics': {
+      summary: 'Prometheus metrics',
+      tags: ['operations'],
+      response: { 200: textAnswer('Prometheus text exposition format.') },
+    },
+    'GET /': {
+      summary: 'Dashboard (HTML)',
+      tags: ['operations'],
+      response: {
+        200: {
+          description: 'The dashboard page.',
+          content: { 'text/html': { schema: { type: 'string' } } },
+        },
+      },
+    },
+  };
+});
 
 export function installBrokerOpenApi(app: FastifyInstance): void {
   installOpenApi(app, {
@@ -182,7 +185,7 @@ export function installBrokerOpenApi(app: FastifyInstance): void {
     description:
       "Per-endpoint timeouts computed from real latency. The original system's routes (text) and the v1 JSON API. Errors are JSON `{error: {code, message}}` except the original routes' 422 text.",
     version: packageVersion(),
-    docs: BROKER_ROUTE_DOCS,
+    docs: brokerRouteDocs,
     // A route's token scope (src/broker/auth.ts) shows as its security requirement and a 401.
     fromRoute: (route) => {
       const scope = (route.config as { auth?: string } | undefined)?.auth;

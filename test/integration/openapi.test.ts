@@ -7,12 +7,12 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { buildBroker, type Broker } from '../../src/broker/app.ts';
 import { brokerConfig } from '../../src/broker/config.ts';
-import { BROKER_ROUTE_DOCS } from '../../src/broker/openapi.ts';
+import { brokerRouteDocs } from '../../src/broker/openapi.ts';
 import type { RouteDoc } from '../../src/core/openapi.ts';
 import { closeApp, localUrl } from '../../src/core/process.ts';
 import { buildWorker, type WorkerApp } from '../../src/worker/app.ts';
 import { workerConfig } from '../../src/worker/config.ts';
-import { WORKER_ROUTE_DOCS } from '../../src/worker/openapi.ts';
+import { workerRouteDocs } from '../../src/worker/openapi.ts';
 import { startWorker, type RunningWorker } from '../../src/worker/run.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -230,7 +230,7 @@ describe('broker OpenAPI document', () => {
       }
     }
     // And the table has no entry for a route that does not exist.
-    assert.deepEqual(Object.keys(BROKER_ROUTE_DOCS).sort(), declared(routes));
+    assert.deepEqual(Object.keys(brokerRouteDocs()).sort(), declared(routes));
   });
 
   it('shows which routes need a token', () => {
@@ -241,7 +241,7 @@ describe('broker OpenAPI document', () => {
   });
 
   it('documents the replies the broker really sends', async () => {
-    const d = (key: string) => BROKER_ROUTE_DOCS[key];
+    const d = (key: string) => brokerRouteDocs()[key];
     const get = async (path: string, status: number, key: string) => {
       const res = await fetch(`${url}${path}`);
       assert.equal(res.status, status, path);
@@ -314,7 +314,7 @@ describe('worker OpenAPI document', () => {
     assert.equal(doc.openapi, '3.0.3');
     assert.deepEqual(schemaProblems(doc), []);
     assert.deepEqual(documented(doc), declared(routes));
-    assert.deepEqual(Object.keys(WORKER_ROUTE_DOCS).sort(), declared(routes));
+    assert.deepEqual(Object.keys(workerRouteDocs()).sort(), declared(routes));
     for (const ops of Object.values(doc.paths)) {
       for (const op of Object.values(ops)) assert.ok(!op.tags?.includes('undocumented'));
     }
@@ -328,7 +328,7 @@ describe('worker OpenAPI document', () => {
     });
     assert.equal(res.statusCode, 200);
     assert.deepEqual(
-      mismatches(responseSchema(WORKER_ROUTE_DOCS['POST /v1/compute'], 200), res.json()),
+      mismatches(responseSchema(workerRouteDocs()['POST /v1/compute'], 200), res.json()),
       [],
     );
     const bad = await worker.app.inject({
@@ -338,7 +338,7 @@ describe('worker OpenAPI document', () => {
     });
     assert.equal(bad.statusCode, 422);
     assert.deepEqual(
-      mismatches(responseSchema(WORKER_ROUTE_DOCS['POST /v1/compute'], 422), bad.json()),
+      mismatches(responseSchema(workerRouteDocs()['POST /v1/compute'], 422), bad.json()),
       [],
     );
   });
