@@ -144,7 +144,8 @@ export function httpRequest(url: string, opts: HttpRequestOptions): Promise<Http
 /**
  * What went wrong with an `httpRequest`, in a few words for logs and error messages:
  * "no answer within N ms" for a time-out, "answer larger than the 1 MiB limit" for a body past
- * `maxBodyBytes`, "connection failed: CODE" (e.g. ECONNREFUSED) when the socket failed. One wording for the broker's calls to workers and the InfluxDB source's queries.
+ * `maxBodyBytes`, "connection failed: CODE" (e.g. ECONNREFUSED) when the socket failed. One
+ * wording for the broker's calls to workers and the InfluxDB source's queries.
  */
 export function describeRequestError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
