@@ -19,7 +19,7 @@ export { buildWorker } from './worker/app.ts';
 export type { WorkerApp, WorkerDeps } from './worker/app.ts';
 export { startWorker } from './worker/run.ts';
 export type { RunningWorker } from './worker/run.ts';
-export type { ComputeRequest, ComputeResult } from './worker/compute.ts';
+export type { ComputeJob, ComputeResult, ComputeReply } from './protocol/worker-api.ts';
 
 // Strategies: the built-ins and your own, registered by name
 export {

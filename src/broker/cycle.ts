@@ -8,18 +8,10 @@ import { readEndpointList } from './endpoints-file.ts';
 import { servingFor } from './serve.ts';
 import { callWorker, callWorkerBatch, type JobSpec, type WorkerReply } from './worker-client.ts';
 import type { WorkerRecord, WorkerRegistry } from './worker-registry.ts';
+import type { CycleSummary as CycleSummaryMessage } from '../protocol/broker-api.ts';
 
-export interface CycleSummary {
-  cycle: number;
-  startedAt: string;
-  durationMs: number;
-  endpoints: number;
-  done: number;
-  failed: number;
-  workersUsed: number;
-  /** Why the cycle did no work, when it did none. */
-  skipped?: string;
-}
+/** One finished cycle (`/v1/cycles`, `/readyz`): declared in the protocol. */
+export type CycleSummary = CycleSummaryMessage;
 
 export interface CycleDeps {
   config: Readonly<BrokerConfig>;
@@ -160,7 +152,7 @@ export class CycleRunner {
         if (r.ok && r.outcome.reply.timeoutMs > config.maxAcceptedMs) {
           // A worker that answers something implausible (a bug, or a rogue) changes nothing.
           const error = `worker ${r.workerId} answered ${r.outcome.reply.timeoutMs} ms, above the accepted ${config.maxAcceptedMs} ms`;
-          store.recordFailure(r.endpoint, error, r.at);
+          store.recordFailure(r.endpoint, error, r.at, 'implausible');
           log.warn(
             { endpoint: r.endpoint, workerId: r.workerId, err: error },
             'worker reply rejected; keeping the previous value',
@@ -171,9 +163,9 @@ export class CycleRunner {
             summary.done++;
           }
         } else {
-          store.recordFailure(r.endpoint, r.error, r.at);
+          store.recordFailure(r.endpoint, r.error, r.at, r.kind);
           log.warn(
-            { endpoint: r.endpoint, workerIds: r.workerIds, err: r.error },
+            { endpoint: r.endpoint, workerIds: r.workerIds, kind: r.kind, err: r.error },
             'computation failed; keeping the previous value',
           );
           summary.failed++;

@@ -70,7 +70,7 @@ describe('dispatch', () => {
       call: (w) => {
         tried.push(w.id);
         return Promise.resolve(
-          tried.length === 1 ? { ok: false, evict: false, error: 'HTTP 500' } : ok(7),
+          tried.length === 1 ? { ok: false, kind: 'worker-error', error: 'HTTP 500' } : ok(7),
         );
       },
     });
@@ -91,7 +91,7 @@ describe('dispatch', () => {
       call: async (w) => {
         byWorker.set(w.id, (byWorker.get(w.id) ?? 0) + 1);
         await sleep(1);
-        return w.id === 'dead' ? { ok: false, evict: true, error: 'ECONNREFUSED' } : ok(1);
+        return w.id === 'dead' ? { ok: false, kind: 'unreachable', error: 'ECONNREFUSED' } : ok(1);
       },
     });
     assert.deepEqual(unreachable, ['dead']);
@@ -103,12 +103,14 @@ describe('dispatch', () => {
     const results = await dispatch(['x', 'y'], [worker('a'), worker('b'), worker('c')], {
       maxAttempts: 2,
       onUnreachable: () => undefined,
-      call: (w, e) => Promise.resolve({ ok: false, evict: false, error: `${e} failed on ${w.id}` }),
+      call: (w, e) =>
+        Promise.resolve({ ok: false, kind: 'refused', error: `${e} failed on ${w.id}` }),
     });
     assert.equal(results.length, 2);
     for (const r of results) {
       assert.equal(r.ok, false);
       if (!r.ok) assert.match(r.error, /failed on/);
+      if (!r.ok) assert.equal(r.kind, 'refused', 'the kind travels with the failure');
     }
   });
 
@@ -116,10 +118,25 @@ describe('dispatch', () => {
     const results = await dispatch(names(5), [worker('a'), worker('b')], {
       maxAttempts: 2,
       onUnreachable: () => undefined,
-      call: () => Promise.resolve({ ok: false, evict: true, error: 'timed out' }),
+      call: () => Promise.resolve({ ok: false, kind: 'timeout', error: 'timed out' }),
     });
     assert.equal(results.length, 5);
     assert.ok(results.every((r) => !r.ok));
+    // Two jobs ran (one per worker, each evicting it); the three that never ran are 'no-worker'.
+    const kinds = results.map((r) => (r.ok ? 'ok' : r.kind)).sort();
+    assert.deepEqual(kinds, ['no-worker', 'no-worker', 'no-worker', 'timeout', 'timeout']);
+  });
+
+  it("marks a call that threw as the broker's own failure ('internal')", async () => {
+    const results = await dispatch(['x'], [worker('a')], {
+      maxAttempts: 1,
+      onUnreachable: () => assert.fail('a throwing call says nothing about the worker'),
+      call: () => Promise.reject(new Error('boom')),
+    });
+    assert.deepEqual(
+      results.map((r) => (r.ok ? r : { kind: r.kind, error: r.error })),
+      [{ kind: 'internal', error: 'boom' }],
+    );
   });
 
   it('treats a thrown call as a failed attempt', async () => {
@@ -188,7 +205,7 @@ describe('dispatch', () => {
         ...calls((w, e) => {
           attempts.set(e, [...(attempts.get(e) ?? []), w.id]);
           return e === 'e1' && w.id === 'a'
-            ? { ok: false, evict: false, error: 'HTTP 422' }
+            ? { ok: false, kind: 'refused', error: 'HTTP 422' }
             : ok(3);
         }),
       });
@@ -208,7 +225,8 @@ describe('dispatch', () => {
         onUnreachable: (w) => unreachable.push(w.id),
         batchSize: () => 4,
         ...calls(
-          (w) => (w.id === 'dead' ? { ok: false, evict: true, error: 'ECONNREFUSED' } : ok(1)),
+          (w) =>
+            w.id === 'dead' ? { ok: false, kind: 'unreachable', error: 'ECONNREFUSED' } : ok(1),
           sizes,
         ),
       });
@@ -230,6 +248,7 @@ describe('dispatch', () => {
       for (const r of results) {
         assert.equal(r.ok, false);
         if (!r.ok) assert.match(r.error, /1 outcomes for 3 jobs/);
+        if (!r.ok) assert.equal(r.kind, 'internal');
       }
     });
   });

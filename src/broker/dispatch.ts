@@ -1,4 +1,5 @@
 // Fan-out of one cycle's jobs over the workers: bounded in-flight per worker, one retry elsewhere.
+import { evicts, type FailureKind } from '../protocol/failure.ts';
 import type { CallOutcome } from './worker-client.ts';
 import type { WorkerRecord } from './worker-registry.ts';
 
@@ -14,6 +15,8 @@ export type JobResult =
   | {
       endpoint: string;
       ok: false;
+      /** Why the last attempt failed, as data (metrics count by it). */
+      kind: FailureKind;
       error: string;
       at: Date;
       /** The workers that tried, in order (the last one gave `error`); empty if none could. */
@@ -45,7 +48,8 @@ interface Job {
   attempts: number;
   /** Worker ids in the order they tried (a Set keeps insertion order). */
   tried: Set<string>;
-  lastError: string;
+  /** The last attempt's failure, once one failed. */
+  lastFailure: { kind: FailureKind; error: string } | undefined;
 }
 
 /**
@@ -62,7 +66,7 @@ export async function dispatch(
     endpoint,
     attempts: 0,
     tried: new Set(),
-    lastError: '',
+    lastFailure: undefined,
   }));
   const results: JobResult[] = [];
   const finish = (r: JobResult) => {
@@ -103,7 +107,7 @@ export async function dispatch(
     const failed = (err: unknown): CallOutcome[] =>
       jobs.map(() => ({
         ok: false,
-        evict: false,
+        kind: 'internal',
         error: err instanceof Error ? err.message : String(err),
       }));
     try {
@@ -153,8 +157,8 @@ export async function dispatch(
       finish({ endpoint: job.endpoint, ok: true, workerId: worker.id, outcome, at: new Date() });
     } else {
       worker.jobsFailed++;
-      job.lastError = outcome.error;
-      if (outcome.evict && alive.delete(worker.id)) {
+      job.lastFailure = { kind: outcome.kind, error: outcome.error };
+      if (evicts(outcome.kind) && alive.delete(worker.id)) {
         opts.onUnreachable(worker, outcome.error, job.endpoint);
       }
       const retry = job.attempts < opts.maxAttempts && canStillRun(job);
@@ -164,7 +168,8 @@ export async function dispatch(
         finish({
           endpoint: job.endpoint,
           ok: false,
-          error: job.lastError,
+          kind: outcome.kind,
+          error: outcome.error,
           at: new Date(),
           workerIds: [...job.tried],
         });
@@ -176,10 +181,12 @@ export async function dispatch(
     workers.flatMap((w) => Array.from({ length: Math.max(1, w.concurrency) }, () => lane(w))),
   );
   for (const job of queue) {
+    // A job that failed before and found no other worker keeps that failure; one that never ran
+    // is the dispatcher's own.
     finish({
       endpoint: job.endpoint,
       ok: false,
-      error: job.lastError || 'no worker could take the job',
+      ...(job.lastFailure ?? { kind: 'no-worker', error: 'no worker could take the job' }),
       at: new Date(),
       workerIds: [...job.tried],
     });

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Metric, type Registry } from 'prom-client';
 import type { HttpDurationHistogram, HttpRecorder } from '../core/http-duration.ts';
 import { installAppMetrics } from '../core/metrics.ts';
+import { FAILURE_KINDS } from '../protocol/failure.ts';
 import type { TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import type { CycleRunner, CycleSummary } from './cycle.ts';
@@ -11,13 +12,6 @@ import type { WorkerRegistry } from './worker-registry.ts';
 
 /** Cycle durations (s): 10 ms … 10 min. */
 const CYCLE_BUCKETS_S = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
-
-/**
- * A failed computation whose worker answered 502/503: the worker's latency source (InfluxDB)
- * was unreachable or refused the query (SOURCE_QUERY_FAILED, SOURCE_UNAVAILABLE). The broker only
- * sees the error text `callWorker` wrote, so this is where the two meet.
- */
-export const SOURCE_ERROR_PATTERN = /^worker answered HTTP 50[23]\b/;
 
 export interface BrokerMetricsDeps {
   store: TimeoutStore;
@@ -37,6 +31,12 @@ export class BrokerMetrics {
     name: 'jit_computations_total',
     help: 'Computations of endpoint timeouts the broker received, by strategy and result (ok|failed).',
     labelNames: ['strategy', 'result'] as const,
+    registers: [],
+  });
+  private readonly failures = new Counter({
+    name: 'jit_computation_failures_total',
+    help: 'Failed computations by kind (source, refused, worker-error, invalid-reply, implausible, timeout, unreachable, internal, no-worker).',
+    labelNames: ['kind'] as const,
     registers: [],
   });
   private readonly sourceErrors = new Counter({
@@ -78,14 +78,16 @@ export class BrokerMetrics {
       store.recordSuccess(name, storedMs, info, at);
       this.computations.inc({ strategy: info.strategy, result: 'ok' });
     };
-    const recordFailure: TimeoutStore['recordFailure'] = (name, error, at) => {
+    const recordFailure: TimeoutStore['recordFailure'] = (name, error, at, kind) => {
       const rec = store.get(name);
       // The strategy the job asked for; the worker's own default is known only after a success.
       const strategy =
         rec?.options.strategy ?? this.config.strategy ?? rec?.last?.strategy ?? 'unknown';
-      store.recordFailure(name, error, at);
+      store.recordFailure(name, error, at, kind);
       this.computations.inc({ strategy, result: 'failed' });
-      if (SOURCE_ERROR_PATTERN.test(error)) this.sourceErrors.inc();
+      // The kind is set where the failure was found (worker-client reads the worker's error code).
+      this.failures.inc({ kind: kind ?? 'unknown' });
+      if (kind === 'source') this.sourceErrors.inc();
     };
     return new Proxy(store, {
       get(target, prop) {
@@ -116,6 +118,7 @@ export class BrokerMetrics {
     this.http = http;
     const own: Metric[] = [
       this.computations,
+      this.failures,
       this.sourceErrors,
       this.cycleDuration,
       this.cyclesTotal,
@@ -125,6 +128,7 @@ export class BrokerMetrics {
     // Counters start at 0 for every label value we know of, so rate() works from the first scrape.
     this.cyclesTotal.inc({ outcome: 'ran' }, 0);
     this.cyclesTotal.inc({ outcome: 'skipped' }, 0);
+    for (const kind of FAILURE_KINDS) this.failures.inc({ kind }, 0);
 
     new Gauge({
       name: 'jit_served_timeout_seconds',

@@ -8,13 +8,20 @@ import {
   InvalidParameterError,
   UnknownEndpointError,
 } from '../core/errors.ts';
+import {
+  registerRequestSchema,
+  type HeartbeatReply,
+  type RegisterReply,
+  type WorkerView,
+} from '../protocol/broker-api.ts';
 import type { EndpointRecord, TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import type { CycleRunner } from './cycle.ts';
 import { JSON_TYPE } from './serve.ts';
 import type { WorkerRecord, WorkerRegistry } from './worker-registry.ts';
 
-const endpointOptionsSchema = z
+/** `PUT /v1/endpoints/:endpoint`'s body (its OpenAPI schema is generated from this). */
+export const endpointOptionsSchema = z
   .object({
     alpha: z.number().gt(0).lt(1).optional(),
     strategy: z
@@ -29,17 +36,6 @@ const endpointOptionsSchema = z
     message: 'minMs must not exceed maxMs',
   });
 
-const registerBodySchema = z
-  .object({
-    url: z.string(),
-    concurrency: z.number().int().positive().max(1024).optional(),
-    /** The worker's longest job (its strategy's time budget), so the broker waits long enough. */
-    maxJobMs: z.number().int().positive().max(3_600_000).optional(),
-    /** Jobs the worker takes in one call (POST /v1/compute/batch). */
-    maxBatch: z.number().int().positive().max(1000).optional(),
-  })
-  .strict();
-
 export interface V1RoutesDeps {
   config: Readonly<BrokerConfig>;
   log: FastifyBaseLogger;
@@ -50,7 +46,7 @@ export interface V1RoutesDeps {
   viewJson: (rec: EndpointRecord) => string;
 }
 
-function workerView(w: WorkerRecord) {
+function workerView(w: WorkerRecord): WorkerView {
   return {
     id: w.id,
     url: w.url,
@@ -112,7 +108,7 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
   app.get('/v1/workers', read, () => ({ workers: registry.list().map(workerView) }));
 
   app.post('/v1/workers', worker, (req, reply) => {
-    const parsed = registerBodySchema.safeParse(req.body);
+    const parsed = registerRequestSchema.safeParse(req.body);
     if (!parsed.success) {
       throw new InvalidBodyError(
         'body must be {"url": string, "concurrency"?: integer, "maxJobMs"?: integer, "maxBatch"?: integer}',
@@ -129,14 +125,16 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
     log.info({ workerId: w.id, url: w.url }, 'worker registered');
     // The last cycle found nobody to work: start the next one now rather than after the pause.
     if (cycles.last?.skipped === 'No workers registered') cycles.kick();
-    return reply.code(201).send({ id: w.id, url: w.url, leaseMs: w.leaseMs });
+    return reply
+      .code(201)
+      .send({ id: w.id, url: w.url, leaseMs: w.leaseMs } satisfies RegisterReply);
   });
 
   // Heartbeats come every few seconds from every worker: authenticated, but not rate-limited.
   app.put<{ Params: { id: string } }>(
     '/v1/workers/:id/heartbeat',
     { config: { auth: 'worker' } },
-    (req) => {
+    (req): HeartbeatReply => {
       const w = registry.heartbeat(req.params.id);
       return { id: w.id, leaseExpiresAt: new Date(w.lastHeartbeatAt + w.leaseMs).toISOString() };
     },

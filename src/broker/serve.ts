@@ -1,6 +1,7 @@
 // What the broker serves for an endpoint: the SPEC §2 rules for default, unknown and known names.
 import { UnknownEndpointError } from '../core/errors.ts';
 import { servedTimeout, type ServingOptions } from '../core/serving.ts';
+import type { EndpointView } from '../protocol/broker-api.ts';
 import type { EndpointRecord, TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 
@@ -45,7 +46,7 @@ export function servingFor(rec: EndpointRecord, config: Readonly<BrokerConfig>):
 }
 
 /** The JSON view of one endpoint (`/v1/endpoints`, `/v1/timeouts/:endpoint`). */
-export function endpointView(rec: EndpointRecord, config: Readonly<BrokerConfig>) {
+export function endpointView(rec: EndpointRecord, config: Readonly<BrokerConfig>): EndpointView {
   return {
     endpoint: rec.name,
     timeoutMs: servedForRecord(rec, config),

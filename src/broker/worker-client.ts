@@ -1,75 +1,89 @@
 // Calls one worker for one endpoint (or a batch of them), over the v1 JSON API or the original's text API, with a timeout.
 import { z } from 'zod';
+import { ReplyTooLargeError } from '../core/errors.ts';
 import { describeRequestError, httpRequest, type HttpResponse } from '../core/http-client.ts';
+import type { Failure, FailureKind } from '../protocol/failure.ts';
+import { kindOfAnswer } from '../protocol/failure.ts';
+import {
+  batchFailureSchema,
+  computeReplySchema,
+  errorBodySchema,
+  type ComputeJob,
+  type ComputeReply,
+} from '../protocol/worker-api.ts';
 import type { WorkerRecord } from './worker-registry.ts';
 
-/** A worker reply as the broker accepts it; anything else is rejected and the old value kept. */
-const replySchema = z.object({
-  timeoutMs: z.number().finite().positive(),
-  strategy: z.string().max(64).default('unknown'),
-  method: z.string().max(64).default('unknown'),
-  samples: z.number().int().min(0).default(0),
-  meanMs: z.number().finite().default(0),
-  sdMs: z.number().finite().default(0),
-  percentilesMs: z.record(z.string(), z.number().finite()).default({}),
-  computeMs: z.number().finite().min(0).default(0),
-  censored: z.number().int().min(0).default(0),
-  state: z
-    .record(z.string(), z.unknown())
-    .refine((v) => JSON.stringify(v).length <= 4096, 'state larger than 4 KiB')
-    .optional(),
-  /** The value is a no-data placeholder (the next one is not damped against it). */
-  placeholder: z.boolean().optional(),
-});
-
-export type WorkerReply = z.infer<typeof replySchema>;
+/** A worker reply as the broker accepts it (src/protocol/worker-api.ts). */
+export type WorkerReply = ComputeReply;
 
 export type CallOutcome =
   | { ok: true; reply: WorkerReply }
-  /** `evict`: the worker did not answer (connection error, time-out), so it leaves the registry. */
-  | { ok: false; evict: boolean; error: string };
+  /** `kind` says why (a worker that did not answer, `evicts(kind)`, leaves the registry). */
+  | ({ ok: false } & Failure);
 
-export interface JobSpec {
-  endpoint: string;
-  alpha: number;
-  strategy: string | undefined;
-  /** The endpoint's previous computation, for calibrating and censoring-aware strategies. */
-  previous:
-    | { servedMs: number; computedAtMs: number; state: Record<string, unknown> | undefined }
-    | undefined;
+/** One endpoint's job, as `POST /v1/compute` takes it. */
+export type JobSpec = ComputeJob;
+
+/**
+ * The most bytes of a worker's answer the broker buffers for one job (a batch gets this per job).
+ * A real answer is well under 10 KiB (strategy state is capped at 4 KiB); the cap is there so
+ * that a broken or hostile worker streaming a huge or endless body costs the broker at most this
+ * much memory per call, and the job fails at once instead of at the call's time-out.
+ */
+export const REPLY_BYTES_PER_JOB = 1024 * 1024;
+
+/** Options of one call; `maxReplyBytes` defaults to `REPLY_BYTES_PER_JOB` × the call's jobs. */
+export interface CallOptions {
+  maxReplyBytes?: number | undefined;
 }
 
-/** The v1 body of one job. */
-function jobBody(job: JobSpec) {
-  return {
-    endpoint: job.endpoint,
-    alpha: job.alpha,
-    ...(job.strategy ? { strategy: job.strategy } : {}),
-    ...(job.previous ? { previous: job.previous } : {}),
-  };
+const failure = (kind: FailureKind, error: string): CallOutcome => ({ ok: false, kind, error });
+
+/** A call that brought no usable answer: no connection, no answer in time, or one too long. */
+function requestFailed(err: unknown): CallOutcome {
+  if (err instanceof ReplyTooLargeError) {
+    return failure('invalid-reply', `worker reply rejected: ${err.message}`);
+  }
+  const kind = err instanceof Error && err.name === 'TimeoutError' ? 'timeout' : 'unreachable';
+  return failure(kind, describeRequestError(err));
 }
 
 /**
- * A job the worker refused or failed, with the status its call answered. The wording is what
- * `SOURCE_ERROR_PATTERN` (metrics.ts) recognises a source failure by.
+ * A job the worker refused or failed, with the status its call answered. The message keeps the
+ * wording logs, the store and the dashboard have always shown; the kind is read from the code.
  */
-function answered(status: number | string, message: string): CallOutcome {
-  return { ok: false, evict: false, error: `worker answered HTTP ${status}: ${message}` };
+function answered(status: number | string, message: string, code?: string): CallOutcome {
+  const kind = typeof status === 'number' ? kindOfAnswer(status, code) : 'worker-error';
+  return failure(kind, `worker answered HTTP ${status}: ${message}`);
+}
+
+/** A non-200 answer: its error body's message and code when it has our error body. */
+function answeredText(status: number, text: string): CallOutcome {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // not JSON: the raw text says what it says
+  }
+  const body = errorBodySchema.safeParse(json);
+  return body.success
+    ? answered(status, body.data.error.message, body.data.error.code)
+    : answered(status, text.slice(0, 200));
+}
+
+function rejected(error: z.ZodError | undefined, what?: string): CallOutcome {
+  const issue = error?.issues[0];
+  const why = what ?? (issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid');
+  return failure('invalid-reply', `worker reply rejected: ${why}`);
 }
 
 /** One reply item, parsed as the broker accepts it. */
 function accept(json: unknown): CallOutcome {
-  const parsed = replySchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return {
-      ok: false,
-      evict: false,
-      error: `worker reply rejected: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`,
-    };
-  }
-  return { ok: true, reply: parsed.data };
+  const parsed = computeReplySchema.safeParse(json);
+  return parsed.success ? { ok: true, reply: parsed.data } : rejected(parsed.error);
 }
+
+const batchEnvelopeSchema = z.object({ results: z.array(z.unknown()) });
 
 /**
  * Several jobs in one call (`POST /v1/compute/batch`, for workers that announced a batch size):
@@ -80,6 +94,7 @@ export async function callWorkerBatch(
   worker: WorkerRecord,
   jobs: readonly JobSpec[],
   timeoutMs: number,
+  opts: CallOptions = {},
 ): Promise<CallOutcome[]> {
   const all = (outcome: CallOutcome) => jobs.map(() => outcome);
   let res: HttpResponse;
@@ -87,29 +102,31 @@ export async function callWorkerBatch(
     res = await httpRequest(`${worker.url}/v1/compute/batch`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jobs: jobs.map(jobBody) }),
+      body: JSON.stringify({ jobs }),
       timeoutMs,
+      maxBodyBytes: opts.maxReplyBytes ?? REPLY_BYTES_PER_JOB * Math.max(1, jobs.length),
     });
   } catch (err) {
-    return all({ ok: false, evict: true, error: describeRequestError(err) });
+    return all(requestFailed(err));
   }
-  if (res.status !== 200) return all(answered(res.status, errorMessage(res.text)));
-  let results: unknown;
+  if (res.status !== 200) return all(answeredText(res.status, res.text));
+  let json: unknown;
   try {
-    results = (JSON.parse(res.text) as { results?: unknown }).results;
+    json = JSON.parse(res.text);
   } catch {
-    return all({ ok: false, evict: false, error: 'worker reply is not JSON' });
+    return all(failure('invalid-reply', 'worker reply is not JSON'));
   }
-  if (!Array.isArray(results) || results.length !== jobs.length) {
-    const error = `worker reply rejected: expected "results" with ${jobs.length} items`;
-    return all({ ok: false, evict: false, error });
+  const envelope = batchEnvelopeSchema.safeParse(json);
+  if (!envelope.success || envelope.data.results.length !== jobs.length) {
+    return all(rejected(undefined, `expected "results" with ${jobs.length} items`));
   }
-  return results.map((item: unknown) => {
-    const failure = (item as { error?: { message?: unknown }; status?: unknown } | null)?.error;
-    if (failure) {
-      const status = (item as { status?: unknown }).status;
-      const message = typeof failure.message === 'string' ? failure.message.slice(0, 200) : '';
-      return answered(typeof status === 'number' ? status : '?', message);
+  return envelope.data.results.map((item) => {
+    // An item with an `error` is the job's failure (`{status, error}`); anything else a result.
+    if (typeof item === 'object' && item !== null && 'error' in item) {
+      const failed = batchFailureSchema.safeParse(item);
+      if (!failed.success) return rejected(failed.error);
+      const { status, error } = failed.data;
+      return answered(status, error.message.slice(0, 200), error.code);
     }
     return accept(item);
   });
@@ -119,55 +136,47 @@ export async function callWorker(
   worker: WorkerRecord,
   job: JobSpec,
   timeoutMs: number,
+  opts: CallOptions = {},
 ): Promise<CallOutcome> {
+  const maxBodyBytes = opts.maxReplyBytes ?? REPLY_BYTES_PER_JOB;
   let res: HttpResponse;
   try {
     res =
       worker.protocol === 'legacy'
         ? await httpRequest(
             `${worker.url}/computetimeout?url=${encodeURIComponent(job.endpoint)}`,
-            { timeoutMs },
+            { timeoutMs, maxBodyBytes },
           )
         : await httpRequest(`${worker.url}/v1/compute`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify(jobBody(job)),
+            body: JSON.stringify(job),
             timeoutMs,
+            maxBodyBytes,
           });
   } catch (err) {
-    return { ok: false, evict: true, error: describeRequestError(err) };
+    return requestFailed(err);
   }
   const text = res.text;
-  if (res.status !== 200) return answered(res.status, errorMessage(text));
+  if (res.status !== 200) return answeredText(res.status, text);
   if (worker.protocol === 'legacy') {
     const value = Number(text.trim());
     if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
-      return {
-        ok: false,
-        evict: false,
-        error: `worker reply is not a positive number: ${JSON.stringify(text.slice(0, 60))}`,
-      };
+      return failure(
+        'invalid-reply',
+        `worker reply is not a positive number: ${JSON.stringify(text.slice(0, 60))}`,
+      );
     }
     return {
       ok: true,
-      reply: replySchema.parse({ timeoutMs: value, strategy: 'legacy', method: 'legacy' }),
+      reply: computeReplySchema.parse({ timeoutMs: value, strategy: 'legacy', method: 'legacy' }),
     };
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return { ok: false, evict: false, error: 'worker reply is not JSON' };
+    return failure('invalid-reply', 'worker reply is not JSON');
   }
   return accept(json);
-}
-
-function errorMessage(text: string): string {
-  try {
-    const body = JSON.parse(text) as { error?: { message?: string } };
-    if (body.error?.message) return body.error.message;
-  } catch {
-    // not JSON: fall through to the raw text
-  }
-  return text.slice(0, 200);
 }

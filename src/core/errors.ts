@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   INVALID_INPUT_FILE: 400,
   OUTPUT_NOT_WRITABLE: 400,
   NOTHING_JUDGED: 422,
+  REPLY_TOO_LARGE: 502,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -227,4 +228,23 @@ export class NothingJudgedError extends JitError {
   constructor(reason: string) {
     super('NOTHING_JUDGED', `nothing judged: ${reason}`);
   }
+}
+
+/**
+ * A peer's answer (e.g. a worker's reply to the broker) was longer than the client buffers; the
+ * connection was dropped at the limit. 502: the peer, not the caller, answered wrongly.
+ */
+export class ReplyTooLargeError extends JitError {
+  constructor(limitBytes: number) {
+    super('REPLY_TOO_LARGE', `answer larger than the ${formatBytes(limitBytes)} limit`, {
+      limitBytes,
+    });
+  }
+}
+
+/** 1048576 → "1 MiB", 1500 → "1500 bytes": a limit as people set it. */
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
 }

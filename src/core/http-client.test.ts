@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
+import { ReplyTooLargeError } from './errors.ts';
 import { describeRequestError, httpRequest } from './http-client.ts';
 
 const servers: Server[] = [];
@@ -88,5 +89,73 @@ describe('httpRequest', () => {
       assert.equal(describeRequestError(err), 'connection failed: ECONNREFUSED');
       return true;
     });
+  });
+
+  it('stops reading an endless body at maxBodyBytes, drops the connection and says the limit', async () => {
+    let written = 0;
+    let closed: () => void = () => undefined;
+    const serverSawClose = new Promise<void>((r) => (closed = r));
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(16 * 1024, 0x20);
+      // An endless body, written as fast as the socket takes it (a chunk per turn of the loop).
+      const pump = () => {
+        if (res.destroyed) return;
+        written += chunk.length;
+        if (res.write(chunk)) setImmediate(pump);
+        else res.once('drain', pump);
+      };
+      res.on('close', closed);
+      pump();
+    });
+    const started = Date.now();
+    await assert.rejects(
+      httpRequest(url, { timeoutMs: 10_000, maxBodyBytes: 64 * 1024 }),
+      (err: Error) => {
+        assert.ok(err instanceof ReplyTooLargeError);
+        assert.equal(err.code, 'REPLY_TOO_LARGE');
+        assert.equal(describeRequestError(err), 'answer larger than the 64 KiB limit');
+        return true;
+      },
+    );
+    assert.ok(Date.now() - started < 5000, 'failed at the limit, not at the time-out');
+    await serverSawClose; // the peer's connection was dropped, so it cannot keep sending
+    assert.ok(written > 64 * 1024, `the server sent more than the limit (${written} bytes)`);
+  });
+
+  it('refuses a body whose content-length is above maxBodyBytes before reading it', async () => {
+    let bodyWritten = false;
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': String(10 * 1024 * 1024) });
+      res.flushHeaders();
+      // The body would come later; the client must not wait for it.
+      setTimeout(() => {
+        bodyWritten = true;
+        if (!res.destroyed) res.end(Buffer.alloc(10 * 1024 * 1024));
+      }, 500);
+    });
+    await assert.rejects(
+      httpRequest(url, { timeoutMs: 10_000, maxBodyBytes: 1024 * 1024 }),
+      (err: Error) => err instanceof ReplyTooLargeError && /1 MiB limit/.test(err.message),
+    );
+    assert.equal(bodyWritten, false, 'failed on the headers alone');
+  });
+
+  it('reads a body of exactly maxBodyBytes, and any body without a limit', async () => {
+    const body = Buffer.alloc(100_000, 0x61);
+    const url = await serve((_req, res) => {
+      // Chunked (no content-length): the limit is counted as the bytes arrive.
+      res.write(body.subarray(0, 50_000));
+      res.end(body.subarray(50_000));
+    });
+    assert.equal(
+      (await httpRequest(url, { timeoutMs: 2000, maxBodyBytes: 100_000 })).text.length,
+      100_000,
+    );
+    assert.equal((await httpRequest(url, { timeoutMs: 2000 })).text.length, 100_000);
+    await assert.rejects(
+      httpRequest(url, { timeoutMs: 2000, maxBodyBytes: 99_999 }),
+      ReplyTooLargeError,
+    );
   });
 });

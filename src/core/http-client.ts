@@ -1,6 +1,7 @@
 // A small HTTP/1.1 client over node:http with keep-alive, for the calls made once per endpoint per cycle.
 import http from 'node:http';
 import https from 'node:https';
+import { ReplyTooLargeError } from './errors.ts';
 
 /**
  * The broker's calls to workers and the InfluxDB source's queries go through this rather than
@@ -20,6 +21,12 @@ export interface HttpRequestOptions {
   body?: string;
   /** Limit for the whole exchange, connecting to the last byte of the body (ms). */
   timeoutMs: number;
+  /**
+   * Most bytes of body buffered; a longer answer (announced by its `content-length`, or seen
+   * while it streams) fails with `ReplyTooLargeError` and the connection is dropped, so a peer
+   * answering a huge or endless body costs at most this much memory. Default: no limit.
+   */
+  maxBodyBytes?: number | undefined;
 }
 
 /** A whole answer, kept as the chunks it arrived in until it is read. */
@@ -66,8 +73,9 @@ export class HttpResponse {
 
 /**
  * Sends one request and reads the whole answer. Fails with an error named
- * `TimeoutError` when `timeoutMs` passes first, and with an error whose `cause` is the socket
- * error (its `code`, e.g. ECONNREFUSED) when the connection fails: the shapes `fetch` used.
+ * `TimeoutError` when `timeoutMs` passes first, with a `ReplyTooLargeError` when the body is
+ * longer than `maxBodyBytes`, and with an error whose `cause` is the socket error (its `code`,
+ * e.g. ECONNREFUSED) when the connection fails: the shapes `fetch` used.
  */
 export function httpRequest(url: string, opts: HttpRequestOptions): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
@@ -100,7 +108,24 @@ export function httpRequest(url: string, opts: HttpRequestOptions): Promise<Http
     req.on('error', (err) => fail(new Error('request failed', { cause: err })));
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      const limit = opts.maxBodyBytes;
+      let received = 0;
+      const tooLarge = () => {
+        const err = new ReplyTooLargeError(limit ?? 0);
+        fail(err);
+        // Dropping the socket stops the peer's body where it is; the agent opens a new one.
+        req.destroy(err);
+      };
+      if (limit !== undefined && Number(res.headers['content-length'] ?? 0) > limit) {
+        tooLarge();
+        return;
+      }
+      res.on('data', (c: Buffer) => {
+        if (settled) return;
+        received += c.length;
+        if (limit !== undefined && received > limit) tooLarge();
+        else chunks.push(c);
+      });
       res.on('error', (err) => fail(new Error('response failed', { cause: err })));
       res.on('aborted', () =>
         fail(new Error('response aborted', { cause: { code: 'ECONNRESET' } })),
@@ -118,12 +143,13 @@ export function httpRequest(url: string, opts: HttpRequestOptions): Promise<Http
 
 /**
  * What went wrong with an `httpRequest`, in a few words for logs and error messages:
- * "no answer within N ms" for a time-out, "connection failed: CODE" (e.g. ECONNREFUSED) when the
- * socket failed. One wording for the broker's calls to workers and the InfluxDB source's queries.
+ * "no answer within N ms" for a time-out, "answer larger than the 1 MiB limit" for a body past
+ * `maxBodyBytes`, "connection failed: CODE" (e.g. ECONNREFUSED) when the socket failed. One
+ * wording for the broker's calls to workers and the InfluxDB source's queries.
  */
 export function describeRequestError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  if (err.name === 'TimeoutError') return err.message;
+  if (err.name === 'TimeoutError' || err instanceof ReplyTooLargeError) return err.message;
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   return `connection failed: ${cause?.code ?? cause?.message ?? err.message}`;
 }

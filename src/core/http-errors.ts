@@ -1,11 +1,13 @@
 // Shared Fastify error and not-found handlers: every failure answers JSON with a stable code.
 import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify';
+import type { ErrorBody } from '../protocol/worker-api.ts';
 import { JitError, NotFoundError } from './errors.ts';
 
 /** The status and JSON body a failure answers with. */
 export interface ErrorAnswer {
   status: number;
-  body: { error: { code: string; message: string; details?: Record<string, unknown> } };
+  /** The protocol's error body (src/protocol/worker-api.ts). */
+  body: ErrorBody;
 }
 
 /**

@@ -1,6 +1,9 @@
 // The store seam: per-endpoint state the broker keeps and serves (memory now, SQLite later).
+import type { EndpointView, HistoryPoint as HistoryPointMessage } from '../protocol/broker-api.ts';
+import type { FailureKind } from '../protocol/failure.ts';
 
-export type EndpointStatus = 'fresh' | 'stale' | 'never';
+/** fresh: last computation succeeded; stale: it failed, the old value is kept; never: no value yet. */
+export type EndpointStatus = EndpointView['status'];
 
 /** Details of the last successful computation, as the worker reported them (ms). */
 export interface ComputationInfo {
@@ -60,23 +63,11 @@ export interface EndpointRecord {
   attemptedAt: string | undefined;
 }
 
-/** One computation of one endpoint, kept for charts and audits (bounded by retention). */
-export interface HistoryPoint {
-  /** ISO time of the attempt. */
-  at: string;
-  ok: boolean;
-  /** Worker's value, before damping (ms); null for a failed attempt. */
-  computedMs: number | null;
-  /** Stored value after the attempt (ms); null while never computed. */
-  storedMs: number | null;
-  /** Served value after the attempt (ms); null while never computed. */
-  servedMs: number | null;
-  strategy: string | null;
-  samples: number | null;
-  /** Window percentiles of the computation (ms): p50, p90, p99, p999, max. */
-  percentilesMs: Record<string, number> | null;
-  error: string | null;
-}
+/**
+ * One computation of one endpoint, kept for charts and audits (bounded by retention); the shape
+ * `GET /v1/endpoints/:endpoint/history` answers, declared in the protocol.
+ */
+export type HistoryPoint = HistoryPointMessage;
 
 export interface HistoryQuery {
   /** Only points at or after this time (epoch ms). */
@@ -111,5 +102,9 @@ export interface TimeoutStore {
   /** Whether any endpoint has ever been computed successfully. */
   hasAnyValue(): boolean;
   recordSuccess(name: string, storedMs: number, info: ComputationInfo, at: Date): void;
-  recordFailure(name: string, error: string, at: Date): void;
+  /**
+   * `kind` is why it failed, as data (src/protocol/failure.ts): the broker's metrics count by it;
+   * stores may ignore it (the message is what they keep and show).
+   */
+  recordFailure(name: string, error: string, at: Date, kind?: FailureKind): void;
 }

@@ -1,27 +1,22 @@
 // Worker HTTP app factory: /computetimeout (original), /v1/compute and /v1/compute/batch (JSON), /healthz. No listen here.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { InvalidBodyError, JitError, MissingParameterError } from '../core/errors.ts';
 import { errorAnswer, installErrorHandlers } from '../core/http-errors.ts';
 import { createSource } from '../sources/registry.ts';
+import {
+  batchRequestSchema,
+  computeJobSchema,
+  type BatchFailure,
+  type BatchReply,
+  type ComputeJob,
+  type WorkerHealth,
+  type WorkerReady,
+} from '../protocol/worker-api.ts';
 import type { LatencySource } from '../sources/types.ts';
-import { Computer, type ComputeRequest } from './compute.ts';
+import { Computer } from './compute.ts';
 import type { WorkerConfig } from './config.ts';
 import { installWorkerMetrics } from './metrics.ts';
 import { installWorkerOpenApi } from './openapi.ts';
-
-const computeBodySchema = z.object({
-  endpoint: z.string(),
-  alpha: z.number().gt(0).lt(1).optional(),
-  strategy: z.string().min(1).max(64).optional(),
-  previous: z
-    .object({
-      servedMs: z.number().finite().positive(),
-      computedAtMs: z.number().finite(),
-      state: z.record(z.string(), z.unknown()).optional(),
-    })
-    .optional(),
-});
 
 export interface WorkerDeps {
   /** Overrides the configured source (tests, embedding). */
@@ -57,7 +52,7 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
   void app.register((routes) => {
     const metrics = installWorkerMetrics(routes, { source: source.name, stats });
 
-    async function run(job: ComputeRequest, log: FastifyBaseLogger) {
+    async function run(job: ComputeJob, log: FastifyBaseLogger) {
       stats.inFlight++;
       const jobDone = metrics.jobStarted(job.strategy ?? config.strategy);
       try {
@@ -91,7 +86,7 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
     });
 
     routes.post('/v1/compute', async (req) => {
-      const parsed = computeBodySchema.safeParse(req.body);
+      const parsed = computeJobSchema.safeParse(req.body);
       if (!parsed.success) {
         throw new InvalidBodyError(
           'body must be {"endpoint": string, "alpha"?: number, "strategy"?: string, "previous"?: {"servedMs", "computedAtMs", "state"?}}',
@@ -101,18 +96,16 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
       return run(parsed.data, req.log);
     });
 
-    const batchBodySchema = z.object({
-      jobs: z.array(computeBodySchema).min(1).max(config.maxBatch),
-    });
+    const batchBodySchema = batchRequestSchema(config.maxBatch);
 
     /** A failed job's item in a batch answer: the status and body its own call would get. */
-    function failureItem(err: unknown, job: ComputeRequest, log: FastifyBaseLogger) {
+    function failureItem(err: unknown, job: ComputeJob, log: FastifyBaseLogger): BatchFailure {
       const { status, body } = errorAnswer(err, log, { endpoint: job.endpoint });
       return { status, ...body };
     }
 
     // Several jobs in one call, one after another: saves the broker a round trip per job.
-    routes.post('/v1/compute/batch', async (req) => {
+    routes.post('/v1/compute/batch', async (req): Promise<BatchReply> => {
       const parsed = batchBodySchema.safeParse(req.body);
       if (!parsed.success) {
         throw new InvalidBodyError(
@@ -120,7 +113,7 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
           parsed.error.issues,
         );
       }
-      const results: unknown[] = [];
+      const results: BatchReply['results'] = [];
       for (const job of parsed.data.jobs) {
         try {
           results.push(await run(job, req.log));
@@ -131,18 +124,18 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
       return { results };
     });
 
-    routes.get('/healthz', () => ({ status: 'ok', inFlight: stats.inFlight }));
+    routes.get('/healthz', (): WorkerHealth => ({ status: 'ok', inFlight: stats.inFlight }));
 
     routes.get('/readyz', async (_req, reply) => {
       try {
         await source.check();
-        return { status: 'ready', source: source.name };
+        return { status: 'ready', source: source.name } satisfies WorkerReady;
       } catch (err) {
         return reply.code(503).send({
           status: 'not-ready',
           source: source.name,
           error: err instanceof Error ? err.message : String(err),
-        });
+        } satisfies WorkerReady);
       }
     });
     return Promise.resolve();

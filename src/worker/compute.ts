@@ -1,39 +1,12 @@
 // One timeout computation: read the window from the source, run the strategy, summarise.
 import { assertEndpointName } from '../core/endpoint-name.ts';
-import { sortedCopy, summarize, type WindowSummary } from '../core/stats.ts';
+import { sortedCopy, summarize } from '../core/stats.ts';
 import { createStrategy } from '../strategies/registry.ts';
 import { runStrategy } from '../strategies/run.ts';
-import type { PreviousComputation, TimeoutStrategy } from '../strategies/types.ts';
+import type { ComputeJob, ComputeResult } from '../protocol/worker-api.ts';
+import type { TimeoutStrategy } from '../strategies/types.ts';
 import type { LatencySource } from '../sources/types.ts';
 import type { WorkerConfig } from './config.ts';
-
-/** A job as the broker sends it (`POST /v1/compute`). */
-export interface ComputeRequest {
-  endpoint: string;
-  /** Target false-timeout rate; the worker's default when absent. */
-  alpha?: number | undefined;
-  /** Strategy name; the worker's default when absent. */
-  strategy?: string | undefined;
-  /** The endpoint's previous computation, as the broker remembers it. */
-  previous?: PreviousComputation | undefined;
-}
-
-/** The worker's answer. Durations in ms. */
-export interface ComputeResult extends WindowSummary {
-  endpoint: string;
-  timeoutMs: number;
-  strategy: string;
-  method: string;
-  alpha: number;
-  source: string;
-  computeMs: number;
-  /** Durations recognised as cut by the previous timeout (and imputed). */
-  censored: number;
-  /** Strategy state for the broker to send back next time. */
-  state?: Record<string, unknown>;
-  /** Present (true) when the value is a no-data placeholder: the broker damps nothing against it. */
-  placeholder?: true;
-}
 
 export class Computer {
   private readonly strategies = new Map<string, TimeoutStrategy>();
@@ -75,7 +48,8 @@ export class Computer {
     return s;
   }
 
-  async compute(req: ComputeRequest): Promise<ComputeResult> {
+  /** Runs one job (`POST /v1/compute`, src/protocol/worker-api.ts) and answers its result. */
+  async compute(req: ComputeJob): Promise<ComputeResult> {
     const started = performance.now();
     const endpoint = assertEndpointName(req.endpoint);
     const strategy = this.strategy(req.strategy);

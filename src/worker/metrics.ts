@@ -3,10 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { JitError } from '../core/errors.ts';
 import { installAppMetrics, LATENCY_BUCKETS_S } from '../core/metrics.ts';
+import { SOURCE_ERROR_CODES } from '../protocol/failure.ts';
 import { strategyNames } from '../strategies/registry.ts';
-
-/** Error codes that mean the latency source failed, not the job. */
-const SOURCE_ERROR_CODES = new Set(['SOURCE_UNAVAILABLE', 'SOURCE_QUERY_FAILED']);
 
 export interface WorkerMetrics {
   registry: Registry;

@@ -1,4 +1,5 @@
 // Keeps a worker registered with the broker: register with backoff, heartbeat, re-register, unregister.
+import { registerReplySchema, type RegisterRequest } from '../protocol/broker-api.ts';
 
 export interface RegistrationOptions {
   /** Broker base URL, e.g. http://127.0.0.1:5000. */
@@ -84,11 +85,11 @@ export class Registration {
       concurrency: this.opts.concurrency,
       maxBatch: this.opts.maxBatch,
       ...(this.opts.maxJobMs === undefined ? {} : { maxJobMs: this.opts.maxJobMs }),
-    });
+    } satisfies RegisterRequest);
     if (res.status !== 201 && res.status !== 200) {
       throw new Error(`registration refused: HTTP ${res.status} ${await res.text()}`);
     }
-    const body = (await res.json()) as { id: string };
+    const body = registerReplySchema.parse(await res.json());
     this.id = body.id;
     this.opts.log.info(
       { workerId: this.id, broker: this.opts.brokerUrl, url: this.opts.advertiseUrl },

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, afterEach, describe, it } from 'node:test';
 import { brokerConfig, type BrokerConfigInput } from '../../src/broker/config.ts';
 import { startBroker, type RunningBroker } from '../../src/broker/run.ts';
@@ -358,6 +360,43 @@ describe('cycles', () => {
       assert.equal(b.registry.size, 1, 'a wrong answer is not a dead worker');
     });
   }
+
+  it('fails a worker streaming an endless reply at the byte cap, keeps it registered and stays healthy', async () => {
+    // callTimeoutMs far above the test's run time: without the cap, the job would fail only at
+    // the time-out (as an eviction), after buffering whatever the worker sent until then.
+    const b = await broker(['e'], { callTimeoutMs: 60_000 });
+    const flood = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"timeoutMs":5,"method":"');
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      const pump = () => {
+        if (res.destroyed) return;
+        if (res.write(chunk)) setImmediate(pump);
+        else res.once('drain', pump);
+      };
+      pump();
+    });
+    await new Promise<void>((r) => flood.listen(0, '127.0.0.1', r));
+    open.push({
+      close: () =>
+        new Promise<void>((r) => {
+          flood.closeAllConnections();
+          flood.close(() => r());
+        }),
+    });
+    b.registry.register(`http://127.0.0.1:${(flood.address() as AddressInfo).port}`, 'v1');
+    const started = Date.now();
+    const s = await b.cycles.runCycle();
+    assert.ok(Date.now() - started < 15_000, `cycle took ${Date.now() - started} ms`);
+    assert.equal(s.failed, 1);
+    assert.equal(
+      b.store.get('e')?.lastError,
+      'worker reply rejected: answer larger than the 1 MiB limit',
+    );
+    assert.equal(b.registry.size, 1, 'a worker that answers too much is alive: not evicted');
+    assert.equal((await get(`${b.url}/healthz`)).status, 200);
+    assert.equal((await get(`${b.url}/gettimeout?url=e`)).text, '100');
+  });
 
   it('times out a hanging worker, evicts it and retries on another', async () => {
     const b = await broker(['e'], { callTimeoutMs: 300 });

@@ -147,6 +147,10 @@ describe('broker and worker /metrics after real cycles', () => {
     );
     // Only `down`'s two failures came from the source; ghost's (unknown strategy) did not.
     assert.equal(value(samples, 'jit_source_errors_total'), 2);
+    // The same failures by kind, as the worker client classified them (not read from the text).
+    assert.equal(value(samples, 'jit_computation_failures_total', { kind: 'source' }), 2);
+    assert.equal(value(samples, 'jit_computation_failures_total', { kind: 'refused' }), 3);
+    assert.equal(value(samples, 'jit_computation_failures_total', { kind: 'timeout' }), 0);
     assert.equal(value(samples, 'jit_workers_registered'), 1);
     const last = value(samples, 'jit_last_cycle_timestamp_seconds');
     assert.ok(Math.abs(last - Date.now() / 1000) < 60, `last cycle at ${last}`);

@@ -7,12 +7,12 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { buildBroker, type Broker } from '../../src/broker/app.ts';
 import { brokerConfig } from '../../src/broker/config.ts';
-import { BROKER_ROUTE_DOCS } from '../../src/broker/openapi.ts';
+import { brokerRouteDocs } from '../../src/broker/openapi.ts';
 import type { RouteDoc } from '../../src/core/openapi.ts';
 import { closeApp, localUrl } from '../../src/core/process.ts';
 import { buildWorker, type WorkerApp } from '../../src/worker/app.ts';
 import { workerConfig } from '../../src/worker/config.ts';
-import { WORKER_ROUTE_DOCS } from '../../src/worker/openapi.ts';
+import { workerRouteDocs } from '../../src/worker/openapi.ts';
 import { startWorker, type RunningWorker } from '../../src/worker/run.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -104,6 +104,78 @@ function documented(doc: { paths: Record<string, Record<string, unknown>> }): st
     .sort();
 }
 
+/** The keywords of an OpenAPI 3.0 Schema Object (OAS 3.0.3, §4.7.24): nothing else may appear. */
+const OAS30_SCHEMA_KEYWORDS = new Set(
+  (
+    'title multipleOf maximum exclusiveMaximum minimum exclusiveMinimum maxLength minLength ' +
+    'pattern maxItems minItems uniqueItems maxProperties minProperties required enum type allOf ' +
+    'oneOf anyOf not items properties additionalProperties description format default nullable ' +
+    'discriminator readOnly writeOnly xml externalDocs example deprecated'
+  ).split(' '),
+);
+const OAS30_TYPES = new Set(['string', 'number', 'integer', 'boolean', 'array', 'object']);
+
+/**
+ * What in `schema` is not an OpenAPI 3.0 Schema Object: a JSON Schema keyword of a later draft
+ * (`const`, `$ref` to `$defs`, `prefixItems`, a type list or `null` type, numeric exclusive
+ * bounds), which a generator upgrade or a new kind of zod schema could bring in.
+ */
+function notOas30(schema: unknown, path: string): string[] {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+    return [`${path}: not a schema object`];
+  }
+  const s = schema as Record<string, unknown>;
+  const out: string[] = [];
+  for (const k of Object.keys(s)) if (!OAS30_SCHEMA_KEYWORDS.has(k)) out.push(`${path}: ${k}`);
+  if ('type' in s && !OAS30_TYPES.has(s.type as string)) {
+    out.push(`${path}: type ${JSON.stringify(s.type)}`);
+  }
+  for (const k of ['exclusiveMinimum', 'exclusiveMaximum', 'nullable']) {
+    if (k in s && typeof s[k] !== 'boolean') out.push(`${path}: ${k} is not a boolean`);
+  }
+  for (const [k, v] of Object.entries((s.properties as Record<string, unknown>) ?? {})) {
+    out.push(...notOas30(v, `${path}.${k}`));
+  }
+  if (s.items !== undefined) out.push(...notOas30(s.items, `${path}[]`));
+  if (typeof s.additionalProperties === 'object') {
+    out.push(...notOas30(s.additionalProperties, `${path}.*`));
+  }
+  for (const k of ['allOf', 'oneOf', 'anyOf'] as const) {
+    for (const [i, v] of ((s[k] as unknown[]) ?? []).entries()) {
+      out.push(...notOas30(v, `${path}.${k}[${i}]`));
+    }
+  }
+  if (s.not !== undefined) out.push(...notOas30(s.not, `${path}.not`));
+  return out;
+}
+
+/** Every schema of every operation (parameters, request bodies, responses) checked by notOas30. */
+function schemaProblems(doc: OpenApiDoc): string[] {
+  const out: string[] = [];
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops) as [string, Record<string, unknown>][]) {
+      const at = `${method.toUpperCase()} ${path}`;
+      for (const p of (op.parameters as { name: string; schema: unknown }[]) ?? []) {
+        out.push(...notOas30(p.schema, `${at} parameter ${p.name}`));
+      }
+      const content = (c: unknown, where: string) => {
+        for (const [type, media] of Object.entries(
+          (c as Record<string, { schema: unknown }>) ?? {},
+        )) {
+          out.push(...notOas30(media.schema, `${where} ${type}`));
+        }
+      };
+      content((op.requestBody as { content?: unknown } | undefined)?.content, `${at} body`);
+      for (const [status, r] of Object.entries(
+        (op.responses as Record<string, { content?: unknown }>) ?? {},
+      )) {
+        content(r.content, `${at} ${status}`);
+      }
+    }
+  }
+  return out;
+}
+
 type OpenApiDoc = {
   openapi: string;
   paths: Record<string, Record<string, { summary?: string; tags?: string[]; security?: unknown }>>;
@@ -144,6 +216,8 @@ describe('broker OpenAPI document', () => {
 
   it('is OpenAPI 3 and lists every route the broker serves, and nothing else', () => {
     assert.equal(doc.openapi, '3.0.3');
+    // The schemas are generated from the protocol's zod schemas: all of them must be 3.0's.
+    assert.deepEqual(schemaProblems(doc), []);
     assert.ok(declared(routes).length >= 18, declared(routes).join('\n'));
     assert.deepEqual(documented(doc), declared(routes));
   });
@@ -156,7 +230,7 @@ describe('broker OpenAPI document', () => {
       }
     }
     // And the table has no entry for a route that does not exist.
-    assert.deepEqual(Object.keys(BROKER_ROUTE_DOCS).sort(), declared(routes));
+    assert.deepEqual(Object.keys(brokerRouteDocs()).sort(), declared(routes));
   });
 
   it('shows which routes need a token', () => {
@@ -167,7 +241,7 @@ describe('broker OpenAPI document', () => {
   });
 
   it('documents the replies the broker really sends', async () => {
-    const d = (key: string) => BROKER_ROUTE_DOCS[key];
+    const d = (key: string) => brokerRouteDocs()[key];
     const get = async (path: string, status: number, key: string) => {
       const res = await fetch(`${url}${path}`);
       assert.equal(res.status, status, path);
@@ -237,8 +311,10 @@ describe('worker OpenAPI document', () => {
   it('lists every route, each documented', async () => {
     const res = await worker.app.inject({ method: 'GET', url: '/docs/json' });
     const doc = res.json<OpenApiDoc>();
+    assert.equal(doc.openapi, '3.0.3');
+    assert.deepEqual(schemaProblems(doc), []);
     assert.deepEqual(documented(doc), declared(routes));
-    assert.deepEqual(Object.keys(WORKER_ROUTE_DOCS).sort(), declared(routes));
+    assert.deepEqual(Object.keys(workerRouteDocs()).sort(), declared(routes));
     for (const ops of Object.values(doc.paths)) {
       for (const op of Object.values(ops)) assert.ok(!op.tags?.includes('undocumented'));
     }
@@ -252,7 +328,7 @@ describe('worker OpenAPI document', () => {
     });
     assert.equal(res.statusCode, 200);
     assert.deepEqual(
-      mismatches(responseSchema(WORKER_ROUTE_DOCS['POST /v1/compute'], 200), res.json()),
+      mismatches(responseSchema(workerRouteDocs()['POST /v1/compute'], 200), res.json()),
       [],
     );
     const bad = await worker.app.inject({
@@ -262,7 +338,7 @@ describe('worker OpenAPI document', () => {
     });
     assert.equal(bad.statusCode, 422);
     assert.deepEqual(
-      mismatches(responseSchema(WORKER_ROUTE_DOCS['POST /v1/compute'], 422), bad.json()),
+      mismatches(responseSchema(workerRouteDocs()['POST /v1/compute'], 422), bad.json()),
       [],
     );
   });

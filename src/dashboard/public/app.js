@@ -6,28 +6,12 @@
 /** @typedef {import('uplot')} UPlot */
 /** @typedef {import('uplot').Options} UPlotOptions */
 /** @typedef {Record<string, number>} Percentiles */
-/**
- * @typedef {{
- *   endpoint: string, timeoutMs: number, storedMs: number | null,
- *   status: 'fresh' | 'stale' | 'never', strategy: string | null, alpha: number,
- *   method: string | null, samples: number | null, meanMs: number | null, sdMs: number | null,
- *   percentilesMs: Percentiles | null, censored: number | null,
- *   computedAt: string | null, attemptedAt: string | null, lastError: string | null
- * }} EndpointView
- * @typedef {{
- *   at: string, ok: boolean, computedMs: number | null, storedMs: number | null,
- *   servedMs: number | null, strategy: string | null, samples: number | null,
- *   percentilesMs: Percentiles | null, error: string | null
- * }} HistoryPoint
- * @typedef {{
- *   cycle: number, startedAt: string, durationMs: number, endpoints: number, done: number,
- *   failed: number, workersUsed: number, skipped?: string
- * }} CycleSummary
- * @typedef {{
- *   id: string, url: string, protocol: string, concurrency: number, lastHeartbeatAt: string,
- *   leaseExpiresAt: string, jobsDone: number, jobsFailed: number, inFlight: number, busy: boolean
- * }} WorkerView
- */
+// The broker's answers, typed by the protocol's zod schemas (types only: nothing is imported at
+// run time, so the page still needs no build).
+/** @typedef {import('../../protocol/broker-api.ts').EndpointView} EndpointView */
+/** @typedef {import('../../protocol/broker-api.ts').HistoryPoint} HistoryPoint */
+/** @typedef {import('../../protocol/broker-api.ts').CycleSummary} CycleSummary */
+/** @typedef {import('../../protocol/broker-api.ts').WorkerView} WorkerView */
 
 const uPlot = /** @type {typeof import('uplot')} */ (/** @type {any} */ (window).uPlot);
 

@@ -1,0 +1,231 @@
+// The broker's messages (worker registration, heartbeat, and its JSON answers), declared once as zod schemas.
+import { z } from 'zod';
+import { percentilesSchema } from './worker-api.ts';
+
+/**
+ * What the broker takes and answers, declared once: registration is validated with these schemas
+ * (`src/broker/routes-v1.ts`), the views the routes answer are typed by them (`z.infer`), the
+ * OpenAPI document (`src/broker/openapi.ts`) is generated from them, and the dashboard's
+ * type-checked JavaScript imports the types. The broker does not parse its own answers with
+ * them: they document and type what the code builds, and the OpenAPI test checks real answers
+ * against the generated document.
+ */
+
+/** An ISO 8601 UTC time, as every time in the API is written. */
+const isoTime = (description: string) =>
+  z.iso.datetime().meta({ description, example: '2026-12-02T14:55:53.000Z' });
+
+// --- Worker registration (what workers send the broker) -------------------------------------
+
+export const registerRequestSchema = z
+  .object({
+    url: z.string().meta({
+      description:
+        'http(s) URL the broker reaches the worker at, without credentials, query or fragment.',
+      example: 'http://10.0.0.7:7000',
+    }),
+    concurrency: z.int().positive().max(1024).optional().meta({
+      description: 'Jobs at once (1–1024); default: the broker’s --worker-concurrency.',
+    }),
+    maxJobMs: z.int().positive().max(3_600_000).optional().meta({
+      description:
+        "The worker's longest job (its strategy's time budget), ms: the broker waits that long (× the jobs of a batch) plus 5 s.",
+    }),
+    maxBatch: z.int().positive().max(1000).optional().meta({
+      description: 'Jobs it takes in one call, POST /v1/compute/batch (1–1000; default 1).',
+    }),
+  })
+  .strict()
+  .meta({ description: 'A worker announcing itself.' });
+export type RegisterRequest = z.infer<typeof registerRequestSchema>;
+
+export const registerReplySchema = z
+  .object({
+    id: z.string().meta({ description: 'Id the broker gave the worker.' }),
+    url: z.string().meta({ description: 'Normalised URL.' }),
+    leaseMs: z.int().meta({ description: 'Heartbeat within this (ms).', example: 30000 }),
+  })
+  .meta({ description: 'Registered (or renewed, for a URL already known: same id).' });
+export type RegisterReply = z.infer<typeof registerReplySchema>;
+
+export const heartbeatReplySchema = z
+  .object({
+    id: z.string(),
+    leaseExpiresAt: isoTime('When the lease ends without another heartbeat.'),
+  })
+  .meta({ description: 'Lease renewed.' });
+export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;
+
+export const workerIdParamsSchema = z.object({
+  id: z.string().meta({ description: 'Worker id.' }),
+});
+
+// --- Endpoints ----------------------------------------------------------------------------
+
+export const endpointStatusSchema = z.enum(['fresh', 'stale', 'never']).meta({
+  description:
+    'fresh: last computation succeeded; stale: it failed, the old value is kept; never: no value yet.',
+});
+
+export const endpointParamsSchema = z.object({
+  endpoint: z.string().meta({ description: 'Endpoint name (URL-encoded).', example: 'customer' }),
+});
+
+/** The per-endpoint settings an endpoint view shows (from the list file or the admin API). */
+const endpointSettingsSchema = z
+  .object({
+    alpha: z.number().optional(),
+    strategy: z.string().optional(),
+    minMs: z.number().optional(),
+    maxMs: z.number().optional(),
+  })
+  .meta({ description: 'Per-endpoint settings (list file or PUT); each overrides the broker’s.' });
+
+export const endpointViewSchema = z
+  .object({
+    endpoint: z.string().meta({ description: 'Endpoint name.', example: 'customer' }),
+    // A number, not an integer: a fractional clamp (minMs=50.5) is served as it is.
+    timeoutMs: z.number().meta({
+      description:
+        'The timeout served now (ms): stored value with margin and clamps, or the default.',
+      example: 221,
+    }),
+    storedMs: z
+      .number()
+      .nullable()
+      .meta({ description: 'Value after spike damping (ms); null until computed.' }),
+    status: endpointStatusSchema,
+    strategy: z
+      .string()
+      .nullable()
+      .meta({ description: 'Strategy of the last successful computation.' }),
+    alpha: z.number().meta({ description: 'Target false-timeout rate.', example: 0.001 }),
+    options: endpointSettingsSchema,
+    method: z.string().nullable().meta({ description: 'How the strategy computed the value.' }),
+    samples: z.int().nullable().meta({ description: 'Durations in the window.' }),
+    meanMs: z.number().nullable().meta({ description: 'Window mean (ms).' }),
+    sdMs: z.number().nullable().meta({ description: 'Window sample standard deviation (ms).' }),
+    percentilesMs: percentilesSchema.nullable(),
+    censored: z
+      .int()
+      .nullable()
+      .meta({ description: 'Durations recognised as cut by the previous timeout.' }),
+    state: z.record(z.string(), z.unknown()).nullable().meta({ description: 'Strategy state.' }),
+    computedAt: isoTime('Last successful computation.').nullable(),
+    attemptedAt: isoTime('Last attempt.').nullable(),
+    lastError: z.string().nullable().meta({ description: 'Why the last attempt failed.' }),
+  })
+  .meta({ description: 'One endpoint: what is served and how it was computed.' });
+export type EndpointView = z.infer<typeof endpointViewSchema>;
+
+export const endpointsReplySchema = z
+  .object({ endpoints: z.array(endpointViewSchema) })
+  .meta({ description: 'Every endpoint, in the list order.' });
+
+/** `GET /getendpoints` (the original's route): the names that have a value. */
+export const endpointNamesSchema = z
+  .array(z.string())
+  .meta({ description: 'Names.', example: ['customer', 'order'] });
+
+export const historyQuerySchema = z.object({
+  sinceMs: z
+    .number()
+    .optional()
+    .meta({ description: 'Only points at or after this time (epoch ms). Default 0.' }),
+  limit: z.int().min(1).max(100_000).optional().meta({
+    description: 'At most this many of the most recent points (1–100000). Default 1000.',
+  }),
+});
+
+export const historyPointSchema = z
+  .object({
+    at: isoTime('Time of the attempt.'),
+    ok: z.boolean(),
+    computedMs: z.number().nullable().meta({ description: "Worker's value before damping (ms)." }),
+    storedMs: z.number().nullable().meta({ description: 'Stored value after the attempt (ms).' }),
+    servedMs: z.number().nullable().meta({ description: 'Served value after the attempt (ms).' }),
+    strategy: z.string().nullable(),
+    samples: z.int().nullable(),
+    percentilesMs: percentilesSchema.nullable(),
+    error: z.string().nullable().meta({ description: 'Why the attempt failed.' }),
+  })
+  .meta({ description: 'One computation of one endpoint.' });
+export type HistoryPoint = z.infer<typeof historyPointSchema>;
+
+export const historyReplySchema = z
+  .object({ endpoint: z.string(), points: z.array(historyPointSchema) })
+  .meta({ description: 'The computations kept, oldest first.' });
+
+// --- Cycles, workers, health ----------------------------------------------------------------
+
+export const cycleSummarySchema = z
+  .object({
+    cycle: z.int().meta({ description: 'Cycle number since start.' }),
+    startedAt: isoTime('When the cycle started.'),
+    durationMs: z.number(),
+    endpoints: z.int().meta({ description: 'Endpoints in the list.' }),
+    done: z.int().meta({ description: 'Endpoints computed.' }),
+    failed: z
+      .int()
+      .meta({ description: 'Endpoints whose computation failed (they keep their value).' }),
+    workersUsed: z.int(),
+    skipped: z
+      .string()
+      .optional()
+      .meta({ description: 'Why the cycle did no work, when it did none.' }),
+  })
+  .meta({ description: 'One finished cycle.' });
+export type CycleSummary = z.infer<typeof cycleSummarySchema>;
+
+export const cyclesReplySchema = z
+  .object({
+    cycles: z.array(cycleSummarySchema),
+    nextCycleAt: isoTime('When the next cycle is due.').nullable(),
+  })
+  .meta({ description: 'The most recent cycles, oldest first.' });
+
+export const workerViewSchema = z.object({
+  id: z.string().meta({ description: 'Id the broker gave the worker.' }),
+  url: z.string().meta({ description: 'URL the broker calls.' }),
+  protocol: z
+    .enum(['v1', 'legacy'])
+    .meta({ description: 'v1: POST /v1/compute; legacy: GET /computetimeout.' }),
+  concurrency: z.int().meta({ description: 'Jobs in flight at most.' }),
+  maxJobMs: z
+    .int()
+    .nullable()
+    .meta({ description: "The worker's longest job (its strategy's time budget), ms." }),
+  maxBatch: z
+    .int()
+    .meta({ description: 'Jobs the worker takes in one call (1: one job per call).' }),
+  registeredAt: isoTime('When it registered.'),
+  lastHeartbeatAt: isoTime('Its last heartbeat.'),
+  leaseExpiresAt: isoTime('When it is evicted without another heartbeat.'),
+  jobsDone: z.int(),
+  jobsFailed: z.int(),
+  inFlight: z.int(),
+  busy: z.boolean(),
+});
+export type WorkerView = z.infer<typeof workerViewSchema>;
+
+export const workersReplySchema = z
+  .object({ workers: z.array(workerViewSchema) })
+  .meta({ description: 'The registered workers.' });
+
+export const brokerHealthSchema = z
+  .object({ status: z.literal('ok') })
+  .meta({ description: 'The process answers.' });
+
+export const brokerReadySchema = z.object({
+  status: z.enum(['ready', 'not-ready']),
+  endpoints: z.int(),
+  workers: z.int(),
+  lastCycle: cycleSummarySchema.nullable(),
+  nextCycleAt: isoTime('When the next cycle is due.').nullable(),
+});
+export type BrokerReady = z.infer<typeof brokerReadySchema>;
+
+/** `GET /gettimeout`'s query (the original's route). */
+export const getTimeoutQuerySchema = z.object({
+  url: z.string().meta({ description: 'Endpoint name.', example: 'customer' }),
+});
