@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   WORKER_LIMIT: 409,
   REPLY_OUT_OF_RANGE: 422,
   INTERNAL: 500,
+  STORE_SCHEMA_TOO_NEW: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -149,6 +150,21 @@ export class SourceQueryError extends JitError {
 export class StoreUnavailableError extends JitError {
   constructor(path: string, reason: string) {
     super('STORE_UNAVAILABLE', `cannot use the store ${path}: ${reason}`, { path });
+  }
+}
+
+/**
+ * The store's file was written by a newer version of this program (its schema version is past
+ * the last migration this one knows). Nothing in the file was changed.
+ */
+export class StoreSchemaTooNewError extends JitError {
+  constructor(path: string, found: number, known: number) {
+    super(
+      'STORE_SCHEMA_TOO_NEW',
+      `cannot use the store ${path}: it has schema version ${found}, written by a newer version ` +
+        `of JustInTimeout; this one knows versions up to ${known}. Upgrade, or use another store file`,
+      { path, found, known },
+    );
   }
 }
 
