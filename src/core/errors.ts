@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   REPLY_OUT_OF_RANGE: 422,
   INTERNAL: 500,
   STORE_SCHEMA_TOO_NEW: 500,
+  SOURCE_DATABASE_NOT_FOUND: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -143,6 +144,22 @@ export class SourceQueryError extends JitError {
     super('SOURCE_QUERY_FAILED', `latency source ${source} rejected the query: ${cause}`, {
       source,
     });
+  }
+}
+
+/**
+ * The latency source answers but has no such database (or the credentials cannot see it): every
+ * query would come back empty or refused, so the worker is not ready.
+ */
+export class SourceDatabaseNotFoundError extends JitError {
+  constructor(source: string, database: string, available: readonly string[]) {
+    const shown = available.slice(0, 10).join(', ') + (available.length > 10 ? ', …' : '');
+    super(
+      'SOURCE_DATABASE_NOT_FOUND',
+      `latency source ${source} has no database "${database}" that these credentials can see ` +
+        `(it lists: ${shown || 'none'})`,
+      { source, database },
+    );
   }
 }
 
