@@ -54,6 +54,19 @@ export type LifecycleHook = (typeof LIFECYCLE_HOOKS)[number];
 /** The GET routes the listener answers, as the Fastify routes are declared. */
 export const HOT_ROUTES = ['/gettimeout', '/v1/timeouts/:endpoint'] as const;
 
+/** What Fastify's own `buildPrettyMeta` shows besides the lifecycle hooks (fastify.js). */
+const DEFAULT_META = [
+  'errorHandler',
+  'logLevel',
+  'logSerializers',
+  'onRoute',
+  'onRegister',
+  'onReady',
+  'onListen',
+  'preClose',
+  'onClose',
+];
+
 /** Hooks per lifecycle stage (absent: none). */
 export type HookCounts = Partial<Record<LifecycleHook, number>>;
 
@@ -165,8 +178,7 @@ export class HotRouteHooks {
       this.built.set(route.path as string, counts);
     }
     const meta: Record<string, unknown> = {};
-    for (const key of ['errorHandler', 'logLevel', 'logSerializers', 'onRoute', ...LIFECYCLE_HOOKS])
-      meta[key] = store[key];
+    for (const key of [...DEFAULT_META, ...LIFECYCLE_HOOKS]) meta[key] = store[key];
     return meta;
   };
 

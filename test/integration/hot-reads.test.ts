@@ -1,4 +1,4 @@
-// The hot reads answered before Fastify: byte for byte the routes' own answers, and only for the cases they are sure of.
+// The hot reads answered before Fastify: byte for byte the routes' answers, only for sure cases, and off when a hook they skip is added.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type AddressInfo } from 'node:net';
