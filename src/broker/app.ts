@@ -9,7 +9,7 @@ import type { TimeoutStore } from '../store/types.ts';
 import { installAuth } from './auth.ts';
 import type { BrokerConfig } from './config.ts';
 import { CycleRunner } from './cycle.ts';
-import { hotReads } from './hot-reads.ts';
+import { HotRouteHooks, hotReads } from './hot-reads.ts';
 import { installDashboard } from '../dashboard/plugin.ts';
 import { BrokerMetrics } from './metrics.ts';
 import { installBrokerOpenApi } from './openapi.ts';
@@ -22,6 +22,21 @@ export interface BrokerDeps {
   store?: TimeoutStore;
   /** pino logger options (as Fastify's `logger`, `stream` included) or false; default logs at info. */
   logger?: boolean | Record<string, unknown>;
+  /**
+   * Answer the hot reads before Fastify when their routes allow it (see hot-reads.ts). Default
+   * true; false sends every request through Fastify (the tests compare both).
+   */
+  hotReads?: boolean;
+}
+
+/** Whether the hot reads are answered before Fastify, and if not why. */
+export interface HotReadsStatus {
+  /** True once the broker is ready and the hot routes run only hooks the listener reproduces. */
+  readonly active: boolean;
+  /** Why the listener is off (undefined while active, or before ready). */
+  readonly reason: string | undefined;
+  /** Requests the listener answered. */
+  readonly answered: number;
 }
 
 export interface Broker {
@@ -32,6 +47,7 @@ export interface Broker {
   store: TimeoutStore;
   registry: WorkerRegistry;
   cycles: CycleRunner;
+  hotReads: HotReadsStatus;
 }
 
 /** pino options as Fastify's `logger` takes them (`stream` included), or true/false. */
@@ -59,9 +75,17 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
   // Endpoint names go up to 512 characters, percent-encoded up to 3 × that in a path parameter.
   const maxParamLength = 2048;
   // The hot reads are answered before Fastify routes them, unless a token guards reads (the
-  // check is a Fastify hook): see hot-reads.ts.
+  // check is a Fastify hook) or the routes run a hook the listener does not reproduce (checked
+  // at ready): see hot-reads.ts.
+  const hotHooks = new HotRouteHooks();
+  let hotReason: string | undefined =
+    deps.hotReads === false
+      ? 'switched off (BrokerDeps.hotReads)'
+      : config.readToken !== undefined
+        ? 'a read token is configured: its check is a Fastify hook that must run for every read'
+        : undefined;
   const hot =
-    config.readToken === undefined
+    hotReason === undefined
       ? hotReads({
           config,
           store,
@@ -73,7 +97,8 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
   const app = Fastify({
     logger: false,
     bodyLimit: 64 * 1024,
-    routerOptions: { maxParamLength },
+    // With the hook reader of the hot routes (see HotRouteHooks.routerOptions).
+    routerOptions: hotHooks.routerOptions({ maxParamLength }),
     // Fastify's own server settings (getServerInstance in fastify/lib/server.js), with the hot
     // reads in front of its handler.
     serverFactory: (handler, options) => {
@@ -107,12 +132,18 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
   installBrokerOpenApi(app);
   void app.register(rateLimit, { global: false });
   void app.register(async (scope) => {
-    installAuth(scope, {
-      worker: config.workerToken,
-      admin: config.adminToken,
-      read: config.readToken,
-    });
-    metrics.install(scope, { store, registry, cycles });
+    // The listener reproduces these two: with reads open the token check lets every read
+    // through, and it records its answers in the duration recorder's series.
+    hotHooks.reproduces('token check (reads open)', scope, () =>
+      installAuth(scope, {
+        worker: config.workerToken,
+        admin: config.adminToken,
+        read: config.readToken,
+      }),
+    );
+    hotHooks.reproduces('HTTP duration recorder', scope, () =>
+      metrics.install(scope, { store, registry, cycles }),
+    );
     installDashboard(scope);
     originalRoutes(scope, { config, store, registry, cycles });
     v1Routes(scope, { config, store, registry, cycles, log, viewJson });
@@ -120,6 +151,11 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
   });
 
   app.addHook('onReady', () => {
+    if (hot !== undefined) {
+      hotReason = hotHooks.check(app);
+      if (hotReason === undefined) hot.start();
+      else log.warn({ reason: hotReason }, 'hot reads answered through Fastify');
+    }
     cycles.start();
     return Promise.resolve();
   });
@@ -132,5 +168,16 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     await cycles.stop();
     if (ownStore) store.close();
   });
-  return { app, log, config, store, registry, cycles };
+  const hotReadsStatus: HotReadsStatus = {
+    get active() {
+      return hot?.answering ?? false;
+    },
+    get reason() {
+      return hotReason;
+    },
+    get answered() {
+      return hot?.answered ?? 0;
+    },
+  };
+  return { app, log, config, store, registry, cycles, hotReads: hotReadsStatus };
 }

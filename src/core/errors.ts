@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   OUTPUT_NOT_WRITABLE: 400,
   NOTHING_JUDGED: 422,
   REPLY_TOO_LARGE: 502,
+  STORE_SCHEMA_TOO_NEW: 500,
+  SOURCE_DATABASE_NOT_FOUND: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -150,10 +152,41 @@ export class SourceQueryError extends JitError {
   }
 }
 
+/**
+ * The latency source answers but has no such database (or the credentials cannot see it): every
+ * query would come back empty or refused, so the worker is not ready.
+ */
+export class SourceDatabaseNotFoundError extends JitError {
+  constructor(source: string, database: string, available: readonly string[]) {
+    const shown = available.slice(0, 10).join(', ') + (available.length > 10 ? ', …' : '');
+    super(
+      'SOURCE_DATABASE_NOT_FOUND',
+      `latency source ${source} has no database "${database}" that these credentials can see ` +
+        `(it lists: ${shown || 'none'})`,
+      { source, database },
+    );
+  }
+}
+
 /** The store's database cannot be opened, read or locked. */
 export class StoreUnavailableError extends JitError {
   constructor(path: string, reason: string) {
     super('STORE_UNAVAILABLE', `cannot use the store ${path}: ${reason}`, { path });
+  }
+}
+
+/**
+ * The store's file was written by a newer version of this program (its schema version is past
+ * the last migration this one knows). Nothing in the file was changed.
+ */
+export class StoreSchemaTooNewError extends JitError {
+  constructor(path: string, found: number, known: number) {
+    super(
+      'STORE_SCHEMA_TOO_NEW',
+      `cannot use the store ${path}: it has schema version ${found}, written by a newer version ` +
+        `of JustInTimeout; this one knows versions up to ${known}. Upgrade, or use another store file`,
+      { path, found, known },
+    );
   }
 }
 

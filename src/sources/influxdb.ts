@@ -2,7 +2,11 @@
 import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
 import { describeRequestError, httpRequest, type HttpResponse } from '../core/http-client.ts';
-import { SourceQueryError, SourceUnavailableError } from '../core/errors.ts';
+import {
+  SourceDatabaseNotFoundError,
+  SourceQueryError,
+  SourceUnavailableError,
+} from '../core/errors.ts';
 import { quoteIdentifier, quoteRegexLiteral, quoteString } from './influxql.ts';
 import type { FetchOptions, LatencySource, LatencyWindow } from './types.ts';
 
@@ -42,6 +46,8 @@ const CHUNK_POINTS = 1000;
 
 interface InfluxResponse {
   error?: string;
+  /** How InfluxDB 2.x/3.x word an error of their v1 API (`{"code": …, "message": …}`). */
+  message?: string;
   results?: {
     error?: string;
     series?: { columns: string[]; values: [number, number | null][] }[];
@@ -115,7 +121,7 @@ export function createInfluxSource(options: Partial<InfluxOptions> = {}): Latenc
       }
     }
     const error = docs
-      .map((body) => body.error ?? body.results?.find((r) => r.error)?.error)
+      .map((body) => body.error ?? body.results?.find((r) => r.error)?.error ?? body.message)
       .find((e) => e !== undefined);
     if (res.status < 200 || res.status > 299 || error || docs.length === 0)
       throw new SourceQueryError(label, error ?? `HTTP ${res.status}`);
@@ -151,8 +157,20 @@ export function createInfluxSource(options: Partial<InfluxOptions> = {}): Latenc
         timestampsMs: timestampsMs.every(Number.isFinite) ? timestampsMs : undefined,
       };
     },
+    /**
+     * Ready when InfluxDB answers with these credentials (user/password, or the token of the
+     * 2.x/3.x v1 API) and lists the configured database. A query on a missing database is not
+     * an error in InfluxDB 1.x (it answers no series), so without this a worker on
+     * `--influx-db nope` computed from empty windows forever.
+     */
     async check(): Promise<void> {
-      await query('SHOW DATABASES');
+      const docs = await query('SHOW DATABASES');
+      const names = docs
+        .flatMap((body) => body.results?.[0]?.series ?? [])
+        .flatMap((series) => (series.values as unknown[][] | undefined) ?? [])
+        .map((row) => String(row[0]));
+      if (!names.includes(opts.database))
+        throw new SourceDatabaseNotFoundError(label, opts.database, names);
     },
   };
 }

@@ -2,13 +2,28 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreUnavailableError } from '../core/errors.ts';
+import { StoreSchemaTooNewError, StoreUnavailableError } from '../core/errors.ts';
 import { MemoryStore, type MemoryStoreOptions } from './memory-store.ts';
 import type { ComputationInfo, EndpointRecord, HistoryPoint, HistoryQuery } from './types.ts';
 
-const SCHEMA_VERSION = 1;
+/** One step of the schema: moves a store from the version before it to the next one. */
+export interface Migration {
+  /** What the step changes (for messages). */
+  description: string;
+  /** Applies the step; runs inside the transaction that also sets the new `user_version`. */
+  up(db: Database.Database): void;
+}
 
-const SCHEMA = `
+/**
+ * The schema's history, keyed by `PRAGMA user_version`: `MIGRATIONS[i]` takes a store from
+ * version i to version i + 1 (0 is a new, empty file). Append only: a shipped step is never
+ * edited or removed, since stores in the field are at every version.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    description: 'endpoints and history tables',
+    up: (db) =>
+      db.exec(`
 CREATE TABLE IF NOT EXISTS endpoints (
   name TEXT PRIMARY KEY,
   origin TEXT NOT NULL,
@@ -34,7 +49,40 @@ CREATE TABLE IF NOT EXISTS history (
 );
 CREATE INDEX IF NOT EXISTS history_by_endpoint ON history (endpoint, at_ms);
 CREATE INDEX IF NOT EXISTS history_by_time ON history (at_ms);
-`;
+`),
+  },
+];
+
+/**
+ * Brings `db` from its `user_version` to `migrations.length`, one transaction per step (a step
+ * that fails leaves the store at the version before it, with nothing of that step applied).
+ * Throws `StoreSchemaTooNewError` for a store past the last step, before anything is written.
+ * Answers the version the store was at.
+ */
+export function migrate(
+  db: Database.Database,
+  path: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): number {
+  const found = db.pragma('user_version', { simple: true }) as number;
+  if (found > migrations.length) throw new StoreSchemaTooNewError(path, found, migrations.length);
+  for (let version = found; version < migrations.length; version++) {
+    const step = migrations[version] as Migration;
+    try {
+      db.transaction(() => {
+        step.up(db);
+        // Inside the step's transaction: the version and the step commit together.
+        db.pragma(`user_version = ${version + 1}`);
+      })();
+    } catch (err) {
+      throw new StoreUnavailableError(
+        path,
+        `migrating it from schema ${version} to ${version + 1} (${step.description}) failed: ${describe(err)}`,
+      );
+    }
+  }
+  return found;
+}
 
 interface EndpointRow {
   name: string;
@@ -63,6 +111,8 @@ interface HistoryRow {
 export interface SqliteStoreOptions extends MemoryStoreOptions {
   /** Database file, or ":memory:". */
   path: string;
+  /** The schema's steps. Default `MIGRATIONS` (tests pass others to exercise upgrades). */
+  migrations?: readonly Migration[];
 }
 
 /**
@@ -94,27 +144,7 @@ export class SqliteStore extends MemoryStore {
   constructor(opts: SqliteStoreOptions) {
     super(opts);
     this.path = opts.path;
-    try {
-      if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
-      this.db = new Database(opts.path, { timeout: 0 });
-      // One broker per file: hold the lock for the connection's life, so a second broker on the
-      // same file fails at start-up instead of interleaving writes. (Set before WAL, so that WAL
-      // keeps its index in process memory rather than a shared-memory file.)
-      this.db.pragma('locking_mode = EXCLUSIVE');
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.db.exec('BEGIN IMMEDIATE; COMMIT;');
-      const version = this.db.pragma('user_version', { simple: true }) as number;
-      if (version > SCHEMA_VERSION) {
-        throw new Error(
-          `written by a newer version (schema ${version}; this one knows ${SCHEMA_VERSION})`,
-        );
-      }
-      this.db.exec(SCHEMA);
-      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    } catch (err) {
-      throw new StoreUnavailableError(opts.path, describe(err));
-    }
+    this.db = openDatabase(opts.path, opts.migrations ?? MIGRATIONS);
     this.stmts = {
       upsert: this.db.prepare(
         `INSERT INTO endpoints (name, origin, options, stored_ms, status, computed_at, attempted_at, last, last_error)
@@ -256,6 +286,35 @@ export class SqliteStore extends MemoryStore {
   /** The database file this store writes (for messages). */
   get file(): string {
     return this.path;
+  }
+}
+
+/**
+ * Opens the store's file, locked for this process, in WAL mode and migrated to the last schema
+ * version; a file from a newer version is refused untouched. Closes what it opened on failure.
+ */
+function openDatabase(path: string, migrations: readonly Migration[]): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path, { timeout: 0 });
+    // One broker per file: hold the lock for the connection's life, so a second broker on the
+    // same file fails at start-up instead of interleaving writes. (Set before WAL, so that WAL
+    // keeps its index in process memory rather than a shared-memory file.)
+    db.pragma('locking_mode = EXCLUSIVE');
+    // A store from a newer version is refused before anything is written to it (WAL mode and
+    // the lock below both write to the file).
+    const found = db.pragma('user_version', { simple: true }) as number;
+    if (found > migrations.length) throw new StoreSchemaTooNewError(path, found, migrations.length);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec('BEGIN IMMEDIATE; COMMIT;');
+    migrate(db, path, migrations);
+    return db;
+  } catch (err) {
+    if (db?.open) db.close();
+    if (err instanceof StoreSchemaTooNewError || err instanceof StoreUnavailableError) throw err;
+    throw new StoreUnavailableError(path, describe(err));
   }
 }
 

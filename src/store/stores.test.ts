@@ -1,13 +1,13 @@
 // Every store through the conformance suite, then what only the SQLite store promises.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { StoreUnavailableError } from '../core/errors.ts';
+import { StoreSchemaTooNewError, StoreUnavailableError } from '../core/errors.ts';
 import { MemoryStore } from './memory-store.ts';
-import { SqliteStore } from './sqlite-store.ts';
+import { MIGRATIONS, SqliteStore, type Migration } from './sqlite-store.ts';
 import { info, timeoutStoreConformance } from './timeout-store.conformance.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'jit-store-'));
@@ -118,5 +118,139 @@ describe('SqliteStore', () => {
     const raw = new Database(path, { readonly: true });
     assert.deepEqual(raw.prepare('SELECT computed_ms FROM history').all(), [{ computed_ms: 5 }]);
     raw.close();
+  });
+
+  describe('schema migrations (PRAGMA user_version)', () => {
+    /** A file at schema version 1 (the first release's), written by hand, with one endpoint and its history. */
+    function versionOneFile(path: string): void {
+      const raw = new Database(path);
+      (MIGRATIONS[0] as Migration).up(raw);
+      raw.pragma('user_version = 1');
+      raw
+        .prepare(
+          `INSERT INTO endpoints (name, origin, options, stored_ms, status, computed_at, attempted_at, last, last_error)
+           VALUES ('customer', 'api', '{"alpha":0.01}', 120.5, 'fresh', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', NULL, NULL)`,
+        )
+        .run();
+      raw
+        .prepare(
+          `INSERT INTO history (endpoint, at_ms, ok, computed_ms, stored_ms, served_ms, strategy, samples, percentiles, error)
+           VALUES ('customer', ?, 1, 120.5, 120.5, 133, 'quantile', 500, NULL, NULL)`,
+        )
+        .run(Date.now() - 60_000);
+      raw.close();
+    }
+    const version = (path: string) => {
+      const raw = new Database(path, { readonly: true });
+      try {
+        return raw.pragma('user_version', { simple: true }) as number;
+      } finally {
+        raw.close();
+      }
+    };
+    /** A second version of the schema, as a later release would append it. */
+    const addNote: Migration = {
+      description: 'endpoints.note',
+      up: (db) => db.exec(`ALTER TABLE endpoints ADD COLUMN note TEXT NOT NULL DEFAULT 'old'`),
+    };
+
+    it('creates a new file at the last version', () => {
+      const path = join(dir, 'new.db');
+      new SqliteStore({ path }).close();
+      assert.equal(version(path), MIGRATIONS.length);
+    });
+
+    it('migrates a store from the version before, in order, and keeps its data', () => {
+      const path = join(dir, 'v1.db');
+      versionOneFile(path);
+      const applied: string[] = [];
+      const track = (m: Migration): Migration => ({
+        description: m.description,
+        up: (db) => {
+          applied.push(m.description);
+          m.up(db);
+        },
+      });
+      const v3: Migration = {
+        description: 'history.note',
+        up: (db) => db.exec(`ALTER TABLE history ADD COLUMN note TEXT`),
+      };
+      const store = new SqliteStore({ path, migrations: [...MIGRATIONS, addNote, v3].map(track) });
+      assert.deepEqual(
+        applied,
+        ['endpoints.note', 'history.note'],
+        'only the missing steps, in order',
+      );
+      assert.equal(store.get('customer')?.storedMs, 120.5);
+      assert.equal(store.get('customer')?.origin, 'api');
+      assert.deepEqual(store.get('customer')?.options, { alpha: 0.01 });
+      assert.deepEqual(
+        store.history('customer').map((p) => [p.servedMs, p.strategy]),
+        [[133, 'quantile']],
+      );
+      store.close();
+      assert.equal(version(path), 3);
+      const raw = new Database(path, { readonly: true });
+      assert.deepEqual(raw.prepare('SELECT name, note FROM endpoints').all(), [
+        { name: 'customer', note: 'old' },
+      ]);
+      raw.close();
+    });
+
+    it('a step that fails is rolled back alone: the store stays at the version before it', () => {
+      const path = join(dir, 'v1-broken.db');
+      versionOneFile(path);
+      const broken: Migration = {
+        description: 'half a step',
+        up: (db) => {
+          db.exec('CREATE TABLE half (x INTEGER)');
+          throw new Error('boom');
+        },
+      };
+      assert.throws(
+        () => new SqliteStore({ path, migrations: [...MIGRATIONS, addNote, broken] }),
+        (err: unknown) =>
+          err instanceof StoreUnavailableError &&
+          /from schema 2 to 3 \(half a step\) failed: boom/.test(err.message),
+      );
+      assert.equal(version(path), 2, 'the step before it committed');
+      const raw = new Database(path, { readonly: true });
+      assert.deepEqual(
+        raw.prepare(`SELECT name FROM sqlite_master WHERE name = 'half'`).all(),
+        [],
+        'nothing of the failed step',
+      );
+      assert.deepEqual(raw.prepare('SELECT name, stored_ms FROM endpoints').all(), [
+        { name: 'customer', stored_ms: 120.5 },
+      ]);
+      raw.close();
+      // The lock is released: the file opens again (and is migrated) once the step is fixed.
+      new SqliteStore({ path, migrations: [...MIGRATIONS, addNote] }).close();
+    });
+
+    it('refuses a store from a newer version with a typed error, and changes nothing in it', () => {
+      const path = join(dir, 'future.db');
+      const raw = new Database(path);
+      raw.exec(`CREATE TABLE endpoints (name TEXT PRIMARY KEY, shape_from_the_future BLOB);
+                INSERT INTO endpoints VALUES ('customer', x'00ff');`);
+      raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+      raw.close();
+      const bytes = readFileSync(path);
+      assert.throws(
+        () => new SqliteStore({ path }),
+        (err: unknown) =>
+          err instanceof StoreSchemaTooNewError &&
+          err.code === 'STORE_SCHEMA_TOO_NEW' &&
+          err.statusCode === 500 &&
+          err.message.includes(`schema version ${MIGRATIONS.length + 1}`) &&
+          err.message.includes(`versions up to ${MIGRATIONS.length}`),
+      );
+      assert.ok(readFileSync(path).equals(bytes), 'the file is byte for byte as it was');
+      assert.equal(existsSync(`${path}-wal`), false, 'no WAL file was made');
+      // The refusal left no lock behind: another connection can take the write lock.
+      const again = new Database(path, { timeout: 0 });
+      again.exec('BEGIN IMMEDIATE; COMMIT;');
+      again.close();
+    });
   });
 });

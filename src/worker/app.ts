@@ -17,21 +17,30 @@ import { Computer } from './compute.ts';
 import type { WorkerConfig } from './config.ts';
 import { installWorkerMetrics } from './metrics.ts';
 import { installWorkerOpenApi } from './openapi.ts';
+import { SourceReadiness } from './readiness.ts';
 
 export interface WorkerDeps {
   /** Overrides the configured source (tests, embedding). */
   source?: LatencySource;
   /** pino logger options or false; default logs at info. */
   logger?: boolean | Record<string, unknown>;
+  /** Pause between source checks while not ready. Default 2000 (ms). */
+  readinessRetryMs?: number;
 }
 
 export interface WorkerApp {
   app: FastifyInstance;
   computer: Computer;
   source: LatencySource;
+  /** Whether the source can answer; `startWorker` starts its checks and registers once ready. */
+  readiness: SourceReadiness;
   /** Jobs completed and failed since start. */
   stats: { done: number; failed: number; inFlight: number };
 }
+
+/** A job that failed because the source could not answer: one log line, no stack trace. */
+const isSourceError = (err: unknown): err is JitError =>
+  err instanceof JitError && err.code.startsWith('SOURCE_');
 
 export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {}): WorkerApp {
   const source = deps.source ?? createSource(config.source, { ...config.sourceOptions });
@@ -48,8 +57,19 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
   });
   installErrorHandlers(app);
   installWorkerOpenApi(app);
+  const readiness = new SourceReadiness({
+    source,
+    log: app.log,
+    retryMs: deps.readinessRetryMs,
+  });
   // Routes are declared in a plugin, so that the OpenAPI generator (loaded first) sees them.
   void app.register((routes) => {
+    // A source failure was logged by run(): answer it without the error handler's stack trace.
+    routes.setErrorHandler((error, req, reply) => {
+      if (isSourceError(error)) return reply.code(error.statusCode).send(error.toJSON());
+      const { status, body } = errorAnswer(error, req.log, { method: req.method, url: req.url });
+      return reply.code(status).send(body);
+    });
     const metrics = installWorkerMetrics(routes, { source: source.name, stats });
 
     async function run(job: ComputeJob, log: FastifyBaseLogger) {
@@ -67,8 +87,12 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
       } catch (err) {
         stats.failed++;
         jobDone(err);
-        // Server errors (5xx) are logged by the error handler; a refused job is logged here.
-        if (err instanceof JitError && err.statusCode < 500) {
+        // Server errors (5xx) are logged by the error handler; a refused job is logged here, and
+        // so is a source failure: one line, no stack (it says where, the stack says nothing).
+        if (isSourceError(err)) {
+          log.warn({ endpoint: job.endpoint, code: err.code }, err.message);
+          void readiness.check(); // a source that broke makes the worker not ready
+        } else if (err instanceof JitError && err.statusCode < 500) {
           log.info({ endpoint: job.endpoint, code: err.code }, err.message);
         }
         throw err;
@@ -100,6 +124,7 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
 
     /** A failed job's item in a batch answer: the status and body its own call would get. */
     function failureItem(err: unknown, job: ComputeJob, log: FastifyBaseLogger): BatchFailure {
+      if (isSourceError(err)) return { status: err.statusCode, ...err.toJSON() }; // logged by run()
       const { status, body } = errorAnswer(err, log, { endpoint: job.endpoint });
       return { status, ...body };
     }
@@ -126,25 +151,22 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
 
     routes.get('/healthz', (): WorkerHealth => ({ status: 'ok', inFlight: stats.inFlight }));
 
+    // Checks now (a probe wants the current answer); a change is logged once by `readiness`.
     routes.get('/readyz', async (_req, reply) => {
-      try {
-        await source.check();
-        return { status: 'ready', source: source.name } satisfies WorkerReady;
-      } catch (err) {
-        return reply.code(503).send({
-          status: 'not-ready',
-          source: source.name,
-          error: err instanceof Error ? err.message : String(err),
-        } satisfies WorkerReady);
-      }
+      const { ready, reason } = await readiness.check();
+      if (ready) return { status: 'ready', source: source.name } satisfies WorkerReady;
+      return reply
+        .code(503)
+        .send({ status: 'not-ready', source: source.name, error: reason } satisfies WorkerReady);
     });
     return Promise.resolve();
   });
 
   app.addHook('onClose', async () => {
+    readiness.stop();
     await source.close?.();
     await computer.close();
   });
 
-  return { app, computer, source, stats };
+  return { app, computer, source, readiness, stats };
 }

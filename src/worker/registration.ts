@@ -34,6 +34,8 @@ export class Registration {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private failures = 0;
+  /** The failure last logged: the same one again is not (a broker down for an hour would write a line every 5 s). */
+  private lastLogged: string | undefined;
 
   constructor(private readonly opts: RegistrationOptions) {}
 
@@ -58,6 +60,10 @@ export class Registration {
     try {
       if (this.id === undefined) await this.register();
       else await this.heartbeat();
+      if (this.lastLogged !== undefined) {
+        this.opts.log.info({ broker: this.opts.brokerUrl }, 'broker reachable again');
+        this.lastLogged = undefined;
+      }
       this.failures = 0;
       this.schedule(this.opts.heartbeatMs);
     } catch (err) {
@@ -65,16 +71,20 @@ export class Registration {
       const base = this.opts.retryInitialMs ?? 250;
       const max = this.opts.retryMaxMs ?? 5000;
       const delay = Math.min(max, base * 2 ** Math.min(this.failures - 1, 16));
-      this.opts.log.warn(
-        {
-          err: describe(err),
-          retryInMs: delay,
-          broker: this.opts.brokerUrl,
-          workerId: this.id,
-          url: this.opts.advertiseUrl,
-        },
-        'broker unreachable; will retry',
-      );
+      const reason = describe(err);
+      if (reason !== this.lastLogged) {
+        this.lastLogged = reason;
+        this.opts.log.warn(
+          {
+            err: reason,
+            retryInMs: delay,
+            broker: this.opts.brokerUrl,
+            workerId: this.id,
+            url: this.opts.advertiseUrl,
+          },
+          'broker unreachable; will retry',
+        );
+      }
       this.schedule(delay * (0.75 + Math.random() * 0.5));
     }
   }

@@ -3,21 +3,28 @@ import type { FastifyInstance } from 'fastify';
 import { buildWorker, type WorkerDeps } from './app.ts';
 import type { WorkerConfig } from './config.ts';
 import { Registration } from './registration.ts';
+import type { SourceReadiness } from './readiness.ts';
 import { closeApp, localUrl } from '../core/process.ts';
 
 export interface RunningWorker {
   app: FastifyInstance;
   url: string;
+  /** Set when registration is on; it starts once the source is ready. */
   registration: Registration | undefined;
+  readiness: SourceReadiness;
   close(): Promise<void>;
 }
 
-/** Listens, then registers with the broker; `close()` unregisters and stops the server. */
+/**
+ * Listens, checks the source (now, then until it answers), and registers with the broker once
+ * the source is ready; `close()` unregisters and stops the server. A worker whose source cannot
+ * answer stays out of the broker's pool, says why once in its log and on `/readyz` (503).
+ */
 export async function startWorker(
   config: Readonly<WorkerConfig>,
   deps: WorkerDeps = {},
 ): Promise<RunningWorker> {
-  const { app, computer } = buildWorker(config, deps);
+  const { app, computer, readiness } = buildWorker(config, deps);
   await app.listen({ host: config.host, port: config.port });
   const url = config.advertiseUrl ?? localUrl(app, config.host);
   app.log.info(`worker listening on ${localUrl(app, config.host)} (advertised as ${url})`);
@@ -33,13 +40,17 @@ export async function startWorker(
       token: config.workerToken,
       log: app.log,
     });
-    registration.start();
+    const ready = registration;
+    readiness.onceReady(() => ready.start());
   }
+  readiness.start();
   return {
     app,
     url,
     registration,
+    readiness,
     async close() {
+      readiness.stop(); // first: a source that becomes ready now must not register us again
       await registration?.stop();
       await closeApp(app);
     },

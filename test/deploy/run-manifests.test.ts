@@ -219,21 +219,35 @@ async function startComposeJit(
 }
 
 describe('docker-compose.yml, run as processes', () => {
-  it('the broker and both workers start; the workers register (worker token, advertised URL)', async () => {
-    const nothing = await freePort(); // no InfluxDB: workers are alive but not ready
-    const { brokerUrl, workerUrls } = await startComposeJit(nothing);
-    const registered = await waitFor(
-      async () => {
-        const ws = await workersOf(brokerUrl);
-        return ws.length === workerReplicas && ws;
-      },
-      20_000,
-      { message: `${workerReplicas} workers registered` },
-    );
-    assert.deepEqual(registered.map((w) => w.url).sort(), workerUrls.sort());
-    assert.equal((await fetch(`${brokerUrl}/readyz`)).status, 200);
-    assert.equal((await fetch(`${workerUrls[0]}/readyz`)).status, 503, 'InfluxDB is down');
-  });
+  it(
+    'the broker and both workers start; the workers register once their database exists (worker token, advertised URL)',
+    { skip: influxdSkip() },
+    async () => {
+      // Workers do not register while their source cannot answer (here: no database yet).
+      const influx = await startInfluxd();
+      try {
+        const { brokerUrl, workerUrls } = await startComposeJit(Number(new URL(influx.url).port));
+        const notReady = await fetch(`${workerUrls[0]}/readyz`);
+        assert.equal(notReady.status, 503, 'no database yet');
+        assert.match(((await notReady.json()) as { error: string }).error, /no database "tracing"/);
+        assert.deepEqual(await workersOf(brokerUrl), []);
+        await influx.createDatabase('tracing'); // JIT_INFLUX_DB in docker-compose.yml
+        const registered = await waitFor(
+          async () => {
+            const ws = await workersOf(brokerUrl);
+            return ws.length === workerReplicas && ws;
+          },
+          20_000,
+          { message: `${workerReplicas} workers registered` },
+        );
+        assert.deepEqual(registered.map((w) => w.url).sort(), workerUrls.sort());
+        assert.equal((await fetch(`${brokerUrl}/readyz`)).status, 200);
+        assert.equal((await fetch(`${workerUrls[0]}/readyz`)).status, 200);
+      } finally {
+        await influx.stop();
+      }
+    },
+  );
 
   it(
     'with InfluxDB and the span generator, every endpoint has a real value within a minute',
@@ -318,57 +332,65 @@ describe('deploy/kubernetes, run as processes', () => {
   const role = (r: string) =>
     containers.find((c) => (c.command ?? image.cmd)[0] === r) as ContainerModel;
 
-  it('the broker reads its tokens from the Secret; the worker registers with its token', async () => {
-    const brokerPort = await freePort();
-    const workerPort = await freePort();
-    const nothing = await freePort();
-    const broker = run(
-      role('broker'),
-      { hosts, ports: { 5000: brokerPort } },
-      filesOf(role('broker')),
-      secrets,
-    );
-    const brokerUrl = `http://127.0.0.1:${brokerPort}`;
-    await healthy(brokerUrl, broker);
-    // Probes carry no token: they must answer without one.
-    assert.equal((await fetch(`${brokerUrl}/healthz`)).status, 200);
-    assert.equal((await fetch(`${brokerUrl}/readyz`)).status, 200);
-    const read = secrets['jit-tokens']?.['read-token'] as string;
-    assert.ok(read);
-    assert.equal(
-      (await fetch(`${brokerUrl}/v1/endpoints`)).status,
-      401,
-      'reads need the read token',
-    );
-    const worker = run(
-      role('worker'),
-      { hosts, ports: { 5000: brokerPort, 7000: workerPort, 8086: nothing } },
-      filesOf(role('worker')),
-      secrets,
-    );
-    await healthy(`http://127.0.0.1:${workerPort}`, worker);
-    const ws = await waitFor(
-      async () => {
-        const list = await workersOf(brokerUrl, read);
-        return list.length === 1 && list;
-      },
-      20_000,
-      { message: 'the worker registered' },
-    );
-    assert.equal(ws[0]?.url, `http://127.0.0.1:${workerPort}`, 'advertised Pod IP and port');
-    // A worker without the token is refused.
-    const refused = await fetch(`${brokerUrl}/v1/workers`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ url: 'http://127.0.0.1:9' }),
-    });
-    assert.equal(refused.status, 401);
-    // The SDK with the read token gets the endpoint list.
-    const client = createTimeoutClient({ brokerUrl, token: read, logger: null });
-    try {
-      assert.equal(await client.ready(), true);
-    } finally {
-      client.close();
-    }
-  });
+  it(
+    'the broker reads its tokens from the Secret; the worker registers with its token',
+    { skip: influxdSkip() },
+    async () => {
+      const brokerPort = await freePort();
+      const workerPort = await freePort();
+      // A worker registers once its source answers: an InfluxDB with the configured database.
+      const influx = await startInfluxd();
+      after(() => influx.stop());
+      await influx.createDatabase('tracing'); // JIT_INFLUX_DB in deploy/kubernetes/worker.yaml
+      const influxPort = Number(new URL(influx.url).port);
+      const broker = run(
+        role('broker'),
+        { hosts, ports: { 5000: brokerPort } },
+        filesOf(role('broker')),
+        secrets,
+      );
+      const brokerUrl = `http://127.0.0.1:${brokerPort}`;
+      await healthy(brokerUrl, broker);
+      // Probes carry no token: they must answer without one.
+      assert.equal((await fetch(`${brokerUrl}/healthz`)).status, 200);
+      assert.equal((await fetch(`${brokerUrl}/readyz`)).status, 200);
+      const read = secrets['jit-tokens']?.['read-token'] as string;
+      assert.ok(read);
+      assert.equal(
+        (await fetch(`${brokerUrl}/v1/endpoints`)).status,
+        401,
+        'reads need the read token',
+      );
+      const worker = run(
+        role('worker'),
+        { hosts, ports: { 5000: brokerPort, 7000: workerPort, 8086: influxPort } },
+        filesOf(role('worker')),
+        secrets,
+      );
+      await healthy(`http://127.0.0.1:${workerPort}`, worker);
+      const ws = await waitFor(
+        async () => {
+          const list = await workersOf(brokerUrl, read);
+          return list.length === 1 && list;
+        },
+        20_000,
+        { message: 'the worker registered' },
+      );
+      assert.equal(ws[0]?.url, `http://127.0.0.1:${workerPort}`, 'advertised Pod IP and port');
+      // A worker without the token is refused.
+      const refused = await fetch(`${brokerUrl}/v1/workers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: 'http://127.0.0.1:9' }),
+      });
+      assert.equal(refused.status, 401);
+      // The SDK with the read token gets the endpoint list.
+      const client = createTimeoutClient({ brokerUrl, token: read, logger: null });
+      try {
+        assert.equal(await client.ready(), true);
+      } finally {
+        client.close();
+      }
+    },
+  );
 });
