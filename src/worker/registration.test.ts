@@ -28,7 +28,7 @@ describe('Registration', () => {
 
     const broker = createServer((_req, res) => {
       res.writeHead(201, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'w1', leaseMs: 30_000 }));
+      res.end(JSON.stringify({ id: 'w1', url: 'http://127.0.0.1:1', leaseMs: 30_000 }));
     });
     await new Promise<void>((resolve) => broker.listen(port, '127.0.0.1', resolve));
     try {
