@@ -79,7 +79,7 @@ const between = (u: number, lo: number, hi: number) => lo + (hi - lo) * u;
 export function syntheticProfile(name: string, shape?: SyntheticShape): SyntheticProfile {
   const seed = hashName(name);
   const u = (i: number) => uniformAt(seed, i);
-  const s = shape ?? SYNTHETIC_SHAPES[seed % SYNTHETIC_SHAPES.length];
+  const s: SyntheticShape = shape ?? SYNTHETIC_SHAPES[seed % SYNTHETIC_SHAPES.length] ?? 'steady';
   return {
     shape: s,
     medianMs: logUniform(u(0), 4, 250),
