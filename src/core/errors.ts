@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   WORKER_LIMIT: 409,
   REPLY_OUT_OF_RANGE: 422,
   INTERNAL: 500,
+  PORT_IN_USE: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -186,5 +187,12 @@ export class InvalidConfigError extends JitError {
       problems,
     });
     this.problems = problems;
+  }
+}
+
+/** A server could not listen because its port is taken; the message says how to choose another. */
+export class PortInUseError extends JitError {
+  constructor(port: number, hint: string) {
+    super('PORT_IN_USE', `port ${port} is in use; ${hint}`, { port });
   }
 }
