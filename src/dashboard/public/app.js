@@ -1,7 +1,7 @@
 // @ts-check
 // The dashboard's client: polls the broker's JSON API and renders tables and uPlot charts.
 // Plain JavaScript, type-checked through JSDoc (tsconfig.json here); nothing to build.
-/* global document, window, fetch, location, URLSearchParams, sessionStorage, ResizeObserver, setTimeout, setInterval, clearTimeout */
+/* global document, window, fetch, location, URLSearchParams, sessionStorage, ResizeObserver, setTimeout, setInterval, clearTimeout, HTMLElement */
 
 /** @typedef {import('uplot')} UPlot */
 /** @typedef {import('uplot').Options} UPlotOptions */
