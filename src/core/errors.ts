@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   REPLY_TOO_LARGE: 502,
   STORE_SCHEMA_TOO_NEW: 500,
   SOURCE_DATABASE_NOT_FOUND: 503,
+  PORT_IN_USE: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -280,4 +281,11 @@ function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
   if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
   return `${bytes} bytes`;
+}
+
+/** A server could not listen because its port is taken; the message says how to choose another. */
+export class PortInUseError extends JitError {
+  constructor(port: number, hint: string) {
+    super('PORT_IN_USE', `port ${port} is in use; ${hint}`, { port });
+  }
 }

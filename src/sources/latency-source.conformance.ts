@@ -2,8 +2,10 @@
 // calls `latencySourceConformance(name, setup)` once per adapter and node:test runs the checks.
 //
 // `seed(endpoint, durationsMs)` stores spans for `endpoint`, in the order given and newer than
-// everything seeded before, and answers true; a source with fixed data (seed-sample) answers
-// false, and the data-dependent checks then assert the fixed-data properties instead.
+// everything seeded before, and answers true; a source with fixed data answers false, and the
+// data-dependent checks then assert the fixed-data properties instead: the same data for every
+// endpoint (seed-sample), or with `fixedData: 'per-endpoint'` each endpoint its own data
+// (synthetic, whose harness freezes its clock so that the data stays put during the suite).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +15,12 @@ export interface ConformanceHarness {
   source: LatencySource;
   /** Stores the durations (ms) as the endpoint's most recent spans; false when the data is fixed. */
   seed(endpoint: string, durationsMs: number[]): Promise<boolean>;
+  /**
+   * What a source that cannot be seeded answers. Default 'same-for-every-endpoint'; with
+   * 'per-endpoint', each endpoint answers its own data, the same on every call, and two
+   * endpoints answer different data.
+   */
+  fixedData?: 'same-for-every-endpoint' | 'per-endpoint';
   teardown(): Promise<void>;
 }
 
@@ -82,6 +90,19 @@ export function latencySourceConformance(
     let seedable = true;
     /** What the source answers for any endpoint when its data is fixed (wide window). */
     let fixed: number[] = [];
+    /** Whether fixed data differs per endpoint (then `fixedFor` asks the source once per name). */
+    let perEndpoint = false;
+    const fixedByEndpoint = new Map<string, number[]>();
+    /** The fixed data the source answers for `endpoint` (wide window). */
+    const fixedFor = async (endpoint: string): Promise<number[]> => {
+      if (!perEndpoint) return fixed;
+      let got = fixedByEndpoint.get(endpoint);
+      if (!got) {
+        got = await durationsOf(harness().source, endpoint, WIDE);
+        fixedByEndpoint.set(endpoint, got);
+      }
+      return got;
+    };
     const run = randomUUID().slice(0, 8);
     let counter = 0;
     /** A fresh endpoint name no other name contains (fixed width), so `contains` cannot mix them. */
@@ -96,6 +117,7 @@ export function latencySourceConformance(
     before(async () => {
       h = await setup();
       seedable = await h.seed(fresh('probe'), [1, 2, 3]);
+      perEndpoint = !seedable && h.fixedData === 'per-endpoint';
       if (!seedable) fixed = await durationsOf(h.source, fresh('fixed'), WIDE);
     });
 
@@ -124,17 +146,17 @@ export function latencySourceConformance(
       const endpoint = fresh('order');
       const seeded = [5, 1, 4, 1.5, 9, 2.25, 6, 0.125];
       const didSeed = await harness().seed(endpoint, seeded);
+      const expected = didSeed ? seeded : await fixedFor(endpoint);
       const got = await durationsOf(harness().source, endpoint, WIDE);
       assertDurations(got, endpoint);
-      if (didSeed) assertCloseArrays(got, seeded, endpoint);
-      else assertCloseArrays(got, fixed, `${endpoint} (fixed data)`);
+      assertCloseArrays(got, expected, didSeed ? endpoint : `${endpoint} (fixed data)`);
     });
 
     it('respects limit: at most `limit`, the most recent ones, oldest first', async () => {
       const endpoint = fresh('limit');
       const seeded = Array.from({ length: 30 }, (_, i) => 10 + i * 3);
       const didSeed = await harness().seed(endpoint, seeded);
-      const all = didSeed ? seeded : fixed;
+      const all = didSeed ? seeded : await fixedFor(endpoint);
       for (const limit of [1, 7, 29, 30, 31, 5000]) {
         const got = await durationsOf(harness().source, endpoint, { windowHours: 48, limit });
         assertDurations(got, `${endpoint} limit ${limit}`);
@@ -161,6 +183,10 @@ export function latencySourceConformance(
       if (didSeedA && didSeedB) {
         assertCloseArrays(gotA, [11, 12, 13], a);
         assertCloseArrays(gotB, [21, 22], b);
+      } else if (perEndpoint) {
+        assertCloseArrays(gotA, await fixedFor(a), a);
+        assertCloseArrays(gotB, await fixedFor(b), b);
+        assert.notDeepEqual(gotA, gotB, 'two endpoints answer the same per-endpoint data');
       } else {
         assertCloseArrays(gotA, fixed, a);
         assertCloseArrays(gotB, fixed, b);
@@ -171,7 +197,7 @@ export function latencySourceConformance(
       const endpoint = fresh('unknown');
       const got = await durationsOf(harness().source, endpoint, WIDE);
       assertDurations(got, endpoint);
-      assertCloseArrays(got, seedable ? [] : fixed, endpoint);
+      assertCloseArrays(got, seedable ? [] : await fixedFor(endpoint), endpoint);
     });
 
     it('answers endpoint names with regex and query metacharacters literally', async () => {
@@ -179,9 +205,10 @@ export function latencySourceConformance(
       const names = [`${prefix}/a.b*c`, `${prefix} it's "quoted"`, `${prefix}|x(y)[z]{1}^$+?`];
       for (const [i, endpoint] of names.entries()) {
         const didSeed = await harness().seed(endpoint, [100 + i, 200 + i]);
+        const expected = didSeed ? [100 + i, 200 + i] : await fixedFor(endpoint);
         const got = await durationsOf(harness().source, endpoint, WIDE);
         assertDurations(got, endpoint);
-        assertCloseArrays(got, didSeed ? [100 + i, 200 + i] : fixed, endpoint);
+        assertCloseArrays(got, expected, endpoint);
       }
     });
 

@@ -2,6 +2,7 @@
 import { UnknownSourceError } from '../core/errors.ts';
 import { createInfluxSource } from './influxdb.ts';
 import { createSeedSampleSource } from './seed-sample.ts';
+import { createSyntheticSource, syntheticOptionsFrom } from './synthetic.ts';
 import type { LatencySource } from './types.ts';
 
 export type SourceFactory = (options: Record<string, unknown>) => LatencySource;
@@ -9,6 +10,7 @@ export type SourceFactory = (options: Record<string, unknown>) => LatencySource;
 const factories = new Map<string, SourceFactory>([
   ['seed-sample', () => createSeedSampleSource()],
   ['influxdb', (o) => createInfluxSource(o)],
+  ['synthetic', (o) => createSyntheticSource(syntheticOptionsFrom(o))],
 ]);
 
 export function registerSource(name: string, factory: SourceFactory): void {

@@ -17,11 +17,26 @@ import { driftingSource } from './drifting-source.ts';
 // What the callbacks run in the page use of its globals (the project's TypeScript lib has no DOM).
 declare const window: {
   getComputedStyle(el: unknown): { backgroundColor: string };
+  getSelection(): { toString(): string; removeAllRanges(): void; addRange(r: unknown): void };
   __xss?: number;
 };
+interface PageElement {
+  textContent: string | null;
+  getAttribute(name: string): string | null;
+  getBoundingClientRect(): { left: number; right: number };
+  scrollLeft: number;
+  scrollWidth: number;
+  clientWidth: number;
+  firstChild: unknown;
+  /** A mark a test sets on an element, to recognise the same node later. */
+  __mark?: string;
+}
 declare const document: {
-  querySelector(selector: string): { textContent: string | null } | null;
-  documentElement: { scrollWidth: number };
+  querySelector(selector: string): PageElement | null;
+  activeElement: PageElement | null;
+  body: { dataset: Record<string, string | undefined> };
+  documentElement: { scrollWidth: number; clientWidth: number };
+  createRange(): { selectNodeContents(node: unknown): void };
 };
 interface Canvas {
   width: number;
@@ -238,6 +253,134 @@ describe('dashboard in headless Chromium', { skip: chromiumSkip() }, () => {
       before + 1,
       { timeout: 5000 },
     );
+  });
+
+  /** Resolves once the page has completed `n` more refreshes (body[data-refreshes]). */
+  const refreshes = async (n: number) => {
+    const now = await page.evaluate(() => Number(document.body.dataset.refreshes ?? 0));
+    await page.waitForFunction(
+      (target) => Number(document.body.dataset.refreshes ?? 0) >= target,
+      now + n,
+      { timeout: 15_000 },
+    );
+  };
+  /** Presses Tab until the focused element matches `selector`; fails after 40 presses. */
+  const tabTo = async (selector: string) => {
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      const hit = await page.evaluate(
+        (sel) =>
+          document.activeElement !== null && document.querySelector(sel) === document.activeElement,
+        selector,
+      );
+      if (hit) return;
+    }
+    assert.fail(`Tab never reached ${selector}`);
+  };
+  const markFocused = () =>
+    page.evaluate(() => {
+      const el = document.activeElement;
+      if (el) el.__mark = 'focused by Tab';
+    });
+  const focusedMark = () => page.evaluate(() => document.activeElement?.__mark ?? null);
+  const rowIndex = (name: string) =>
+    page
+      .locator('#endpoints tbody tr')
+      .evaluateAll(
+        (trs: unknown[], n: string) =>
+          trs.findIndex((tr) => (tr as PageElement).getAttribute('data-endpoint') === n),
+        name,
+      );
+
+  it('keeps the keyboard focus on a row across refreshes, even when the row moves', async () => {
+    await page.goto(`${broker.url}/?refresh=1000`);
+    await page.locator('body[data-loaded="true"]').waitFor({ timeout: 15_000 });
+    await page.locator('#filter').focus();
+    await tabTo('#endpoints tbody tr[data-endpoint="customer"]');
+    await markFocused();
+    const before = await rowIndex('customer');
+    // customer turns stale: sorted by status, it moves up among the problems.
+    source.failing.add('customer');
+    try {
+      await broker.cycles.runCycle();
+      await refreshes(2);
+      assert.equal(await focusedMark(), 'focused by Tab', 'the same row element keeps the focus');
+      assert.match((await row('customer').getAttribute('class')) ?? '', /status-stale/);
+      assert.notEqual(await rowIndex('customer'), before, 'the row moved');
+      // The keyboard still works on it.
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(
+        () => document.querySelector('#detail-title')?.textContent === 'customer',
+      );
+    } finally {
+      source.failing.delete('customer');
+      await broker.cycles.runCycle();
+    }
+  });
+
+  it('keeps the keyboard focus on a sort header across refreshes', async () => {
+    await page.locator('#filter').focus();
+    await tabTo('#endpoints th[data-key="timeoutMs"]');
+    await page.keyboard.press('Enter'); // sorts by timeout
+    await markFocused();
+    await broker.cycles.runCycle();
+    await refreshes(2);
+    assert.equal(await focusedMark(), 'focused by Tab');
+    assert.equal(
+      await page.locator('#endpoints th[data-key="timeoutMs"]').getAttribute('aria-sort'),
+      'ascending',
+    );
+  });
+
+  it('keeps a text selection in the table across refreshes', async () => {
+    await page.evaluate(() => {
+      const cell = document.querySelector('#endpoints tbody tr[data-endpoint="route"] td.name');
+      const range = document.createRange();
+      range.selectNodeContents(cell?.firstChild);
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+    });
+    await broker.cycles.runCycle();
+    await refreshes(2);
+    assert.equal(await page.evaluate(() => window.getSelection().toString()), 'route');
+  });
+
+  it('fits a phone screen: no sideways page scroll; the table scrolls in its own box', async () => {
+    const phone = await browser.newContext({ viewport: { width: 375, height: 667 } });
+    try {
+      const small = await phone.newPage();
+      await small.goto(`${broker.url}/?refresh=1000#/endpoint/customer`);
+      await small.locator('body[data-loaded="true"]').waitFor({ timeout: 15_000 });
+      await small.locator('#results tbody tr').first().waitFor();
+      const screen = await small.evaluate(() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        clientWidth: document.documentElement.clientWidth,
+      }));
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await small.screenshot({ path: join(ARTIFACTS, 'dashboard-375.png'), fullPage: true });
+      assert.ok(
+        screen.scrollWidth <= screen.clientWidth,
+        `the page is ${screen.scrollWidth} px wide on a ${screen.clientWidth} px screen`,
+      );
+      // Every column of the table can be reached: scrolled to its end, the last one is on screen.
+      const last = await small.evaluate(() => {
+        const wrap = document.querySelector('#endpoints-panel .table-wrap');
+        if (!wrap) return null;
+        const scrolls = wrap.scrollWidth > wrap.clientWidth;
+        wrap.scrollLeft = wrap.scrollWidth;
+        const th = document.querySelector('#endpoints th[data-key="computedAt"]');
+        const r = th?.getBoundingClientRect();
+        return { scrolls, left: r?.left ?? -1, right: r?.right ?? Infinity };
+      });
+      assert.ok(last, 'the table is in a scrolling box');
+      assert.ok(last.scrolls, 'the table is wider than the screen and scrolls in its box');
+      assert.ok(
+        last.left >= 0 && last.right <= screen.clientWidth,
+        `the last column is at ${last.left}–${last.right} px`,
+      );
+    } finally {
+      await phone.close();
+    }
   });
 
   it('serves the API docs page from the broker, offline', async () => {

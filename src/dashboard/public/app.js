@@ -1,7 +1,7 @@
 // @ts-check
 // The dashboard's client: polls the broker's JSON API and renders tables and uPlot charts.
 // Plain JavaScript, type-checked through JSDoc (tsconfig.json here); nothing to build.
-/* global document, window, fetch, location, URLSearchParams, sessionStorage, ResizeObserver, setTimeout, setInterval, clearTimeout */
+/* global document, window, fetch, location, URLSearchParams, sessionStorage, ResizeObserver, setTimeout, setInterval, clearTimeout, HTMLElement */
 
 /** @typedef {import('uplot')} UPlot */
 /** @typedef {import('uplot').Options} UPlotOptions */
@@ -214,33 +214,86 @@ function sortedAndFiltered(list) {
     });
 }
 
+/**
+ * The table's rows by endpoint name. A refresh updates these rows in place (and moves them when
+ * the order changed) instead of building new ones: a row that is replaced loses the keyboard
+ * focus and any text selected in it, every 5 s.
+ * @type {Map<string, HTMLElement>}
+ */
+const endpointRows = new Map();
+
+/**
+ * Sets a cell's content only when it differs from what it shows (`key` names the content), so
+ * that an unchanged cell keeps its text nodes, and with them a selection inside it.
+ * @param {Element} td @param {string} key @param {() => Node | string} content
+ */
+function setCell(td, key, content) {
+  if (td.getAttribute('data-value') === key) return;
+  td.setAttribute('data-value', key);
+  td.replaceChildren(content());
+}
+
+/**
+ * Sets an attribute only when it changes (or removes it for undefined).
+ * @param {Element} el @param {string} name @param {string | undefined} value
+ */
+function setAttr(el, name, value) {
+  if (value === undefined) el.removeAttribute(name);
+  else if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+}
+
+/** The row of `e`, made on first sight and brought up to date. @param {EndpointView} e */
+function endpointRow(e) {
+  let tr = endpointRows.get(e.endpoint);
+  if (!tr) {
+    tr = h('tr', { tabindex: '0', 'data-endpoint': e.endpoint });
+    for (const cls of ['', 'name', 'num strong', '', 'num', 'num', 'num', 'num', 'num', '']) {
+      tr.append(h('td', cls ? { class: cls } : {}));
+    }
+    endpointRows.set(e.endpoint, tr);
+  }
+  const selected = e.endpoint === state.selected;
+  setAttr(tr, 'class', `status-${e.status}${selected ? ' selected' : ''}`);
+  setAttr(tr, 'aria-selected', String(selected));
+  setAttr(tr, 'title', e.lastError ? `last attempt failed: ${e.lastError}` : undefined);
+  const p = e.percentilesMs;
+  const samples = e.samples === null ? '–' : e.samples.toLocaleString('en-US');
+  /** @type {[string, () => Node | string][]} */
+  const cells = [
+    [e.status, () => statusBadge(e.status)],
+    [e.endpoint, () => e.endpoint],
+    [fmtExactMs(e.timeoutMs), () => fmtExactMs(e.timeoutMs)],
+    [e.strategy ?? '–', () => e.strategy ?? '–'],
+    [String(e.alpha), () => String(e.alpha)],
+    [samples, () => samples],
+    [fmtMs(p?.p50), () => fmtMs(p?.p50)],
+    [fmtMs(p?.p99), () => fmtMs(p?.p99)],
+    [fmtMs(p?.p999), () => fmtMs(p?.p999)],
+    [e.computedAt ?? '', () => ago(e.computedAt)],
+  ];
+  cells.forEach(([key, content], i) =>
+    setCell(/** @type {Element} */ (tr.children[i]), key, content),
+  );
+  return tr;
+}
+
 function renderEndpoints() {
   const tbody = /** @type {HTMLElement} */ (byId('endpoints').querySelector('tbody'));
-  const rows = sortedAndFiltered(state.endpoints).map((e) => {
-    const p = e.percentilesMs;
-    const tr = h(
-      'tr',
-      {
-        class: `status-${e.status}${e.endpoint === state.selected ? ' selected' : ''}`,
-        tabindex: '0',
-        'data-endpoint': e.endpoint,
-        'aria-selected': String(e.endpoint === state.selected),
-        title: e.lastError ? `last attempt failed: ${e.lastError}` : undefined,
-      },
-      h('td', {}, statusBadge(e.status)),
-      h('td', { class: 'name' }, e.endpoint),
-      h('td', { class: 'num strong' }, fmtExactMs(e.timeoutMs)),
-      h('td', {}, e.strategy ?? '–'),
-      h('td', { class: 'num' }, String(e.alpha)),
-      h('td', { class: 'num' }, e.samples === null ? '–' : e.samples.toLocaleString('en-US')),
-      h('td', { class: 'num' }, fmtMs(p?.p50)),
-      h('td', { class: 'num' }, fmtMs(p?.p99)),
-      h('td', { class: 'num' }, fmtMs(p?.p999)),
-      h('td', {}, ago(e.computedAt)),
-    );
-    return tr;
+  const rows = sortedAndFiltered(state.endpoints).map(endpointRow);
+  // Forget the rows of endpoints that are gone (not those only filtered out: they come back).
+  const known = new Set(state.endpoints.map((e) => e.endpoint));
+  for (const name of endpointRows.keys()) if (!known.has(name)) endpointRows.delete(name);
+  // Put the rows in order, moving only those out of place; Chromium drops the focus of an
+  // element that is moved, so the focused row gets it back.
+  const focused = document.activeElement;
+  rows.forEach((tr, i) => {
+    const at = tbody.children[i];
+    if (at !== tr) tbody.insertBefore(tr, at ?? null);
   });
-  tbody.replaceChildren(...rows);
+  while (tbody.children.length > rows.length) tbody.lastElementChild?.remove();
+  if (focused instanceof HTMLElement && focused.isConnected && document.activeElement !== focused) {
+    focused.focus({ preventScroll: true });
+  }
   const counts = { fresh: 0, stale: 0, never: 0 };
   for (const e of state.endpoints) counts[e.status]++;
   byId('endpoint-count').textContent =
@@ -825,6 +878,8 @@ async function refresh() {
     state.lastSuccessAt = Date.now();
     banner(null);
     document.body.dataset.loaded = 'true';
+    // How many refreshes have completed: tests wait on it, people can ignore it.
+    document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes ?? 0) + 1);
   } catch (err) {
     const status = byId('broker-status');
     status.className = 'pill pill-bad';
