@@ -6,12 +6,26 @@ import { StoreSchemaTooNewError, StoreUnavailableError } from '../core/errors.ts
 import { MemoryStore, type MemoryStoreOptions } from './memory-store.ts';
 import type { ComputationInfo, EndpointRecord, HistoryPoint, HistoryQuery } from './types.ts';
 
+/**
+ * What a migration step may use of the connection: the part of better-sqlite3's `Database` it
+ * needs, declared here so that the package's type declarations do not require
+ * `@types/better-sqlite3` of a user who imports `justintimeout/server`.
+ */
+export interface MigrationDb {
+  exec(sql: string): unknown;
+  prepare(sql: string): {
+    run(...params: unknown[]): unknown;
+    all(...params: unknown[]): unknown[];
+    get(...params: unknown[]): unknown;
+  };
+}
+
 /** One step of the schema: moves a store from the version before it to the next one. */
 export interface Migration {
   /** What the step changes (for messages). */
   description: string;
   /** Applies the step; runs inside the transaction that also sets the new `user_version`. */
-  up(db: Database.Database): void;
+  up(db: MigrationDb): void;
 }
 
 /**
@@ -59,7 +73,7 @@ CREATE INDEX IF NOT EXISTS history_by_time ON history (at_ms);
  * Throws `StoreSchemaTooNewError` for a store past the last step, before anything is written.
  * Answers the version the store was at.
  */
-export function migrate(
+function migrate(
   db: Database.Database,
   path: string,
   migrations: readonly Migration[] = MIGRATIONS,
