@@ -2,12 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { formatReport } from '../backtest/report-text.ts';
-import { renderHtml } from '../backtest/report-html.ts';
-import { readRecords } from '../backtest/input.ts';
-import { readFromSource } from '../backtest/input-source.ts';
 import type { EndpointSeries } from '../backtest/replay.ts';
-import { readEndpointList } from '../broker/endpoints-file.ts';
 import { httpUrl, type CliOptionTable } from '../core/config.ts';
 import { InvalidBodyError } from '../core/errors.ts';
 import { DEFAULT_SERVING } from '../core/serving.ts';
@@ -204,8 +199,22 @@ export function backtestCommand(): Command {
   return cmd.action(async () => {
     const { values, problems } = options.read(cmd);
     const config = parseWithFlags(backtestConfigSchema, values, problems, options.flags);
-    // Loaded only now: the strategies (and piscina) are not needed for --help.
-    const { runBacktest } = await import('../backtest/run.ts');
+    // Loaded only now: building the command (and --help) must not load the strategies (piscina…).
+    const [
+      { runBacktest },
+      { readRecords },
+      { readFromSource },
+      { formatReport },
+      { renderHtml },
+      { readEndpointList },
+    ] = await Promise.all([
+      import('../backtest/run.ts'),
+      import('../backtest/input.ts'),
+      import('../backtest/input-source.ts'),
+      import('../backtest/report-text.ts'),
+      import('../backtest/report-html.ts'),
+      import('../broker/endpoints-file.ts'),
+    ]);
     const started = performance.now();
     const progress = progressBar();
     let series: EndpointSeries[];
