@@ -2,7 +2,12 @@
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { z } from 'zod';
+import { formatReport } from '../backtest/report-text.ts';
+import { renderHtml } from '../backtest/report-html.ts';
+import { readRecords } from '../backtest/input.ts';
+import { readFromSource } from '../backtest/input-source.ts';
 import type { EndpointSeries } from '../backtest/replay.ts';
+import { readEndpointList } from '../broker/endpoints-file.ts';
 import { httpUrl, type CliOptionTable } from '../core/config.ts';
 import { InvalidBodyError } from '../core/errors.ts';
 import { DEFAULT_SERVING } from '../core/serving.ts';
@@ -192,79 +197,68 @@ function reportSkipped(skippedCount: number, skipped: { line: number; reason: st
 }
 
 export function backtestCommand(): Command {
-  const cmd = new Command('backtest').description(
-    'replay recorded durations through strategies side by side and report false timeouts and cost',
-  );
-  const options = addOptions(cmd, backtestConfigSchema, backtestCliOptions);
-  return cmd.action(async () => {
-    const { values, problems } = options.read(cmd);
-    const config = parseWithFlags(backtestConfigSchema, values, problems, options.flags);
-    // Loaded only now: building the command (and --help) must not load the strategies (piscina…).
-    const [
-      { runBacktest },
-      { readRecords },
-      { readFromSource },
-      { formatReport },
-      { renderHtml },
-      { readEndpointList },
-    ] = await Promise.all([
-      import('../backtest/run.ts'),
-      import('../backtest/input.ts'),
-      import('../backtest/input-source.ts'),
-      import('../backtest/report-text.ts'),
-      import('../backtest/report-html.ts'),
-      import('../broker/endpoints-file.ts'),
-    ]);
-    const started = performance.now();
-    const progress = progressBar();
-    let series: EndpointSeries[];
-    let records: number;
-    if (config.input !== undefined) {
-      const file = config.input;
-      const read = await readRecords(file, (n) => progress(n, n, `reading ${file}`));
-      ({ series, records } = read);
-      reportSkipped(read.skippedCount, read.skipped);
-    } else {
-      ({ series, records } = await readFromSource({
-        source: 'influxdb',
-        sourceOptions: defined({
-          url: config.influxUrl,
-          database: config.influxDb,
-          token: config.influxToken,
-        }),
-        endpoints: (await readEndpointList(config.endpoints as string)).names,
-        rangeHours: config.rangeHours,
-        limit: 10_000_000,
-      }));
-    }
-    if (records === 0) throw new InvalidBodyError('no records to replay');
-    const { report, charts } = await runBacktest(
-      series,
-      {
-        alpha: config.alpha,
-        recomputeMs: config.recomputeS * 1000,
-        recomputeEvery: config.recomputeEvery,
-        windowHours: config.windowHours,
-        windowLimit: config.windowLimit,
-        warmupCount: config.warmupCount,
-        serving: { ...DEFAULT_SERVING, minMs: config.minMs, maxMs: config.maxMs },
-        censor: config.censor,
-        strategies: config.strategies,
-        strategyOptions: config.strategyOptions,
-        defaultStrategy: DEFAULT_STRATEGY,
-      },
-      progress,
-    );
-    if (!config.quiet) process.stdout.write(`${formatReport(report)}\n`);
-    // JSON has no Infinity: an unclamped maximum is written as null.
-    if (config.json)
-      writeFileSync(
-        config.json,
-        `${JSON.stringify(report, (_k, v: unknown) => (v === Infinity ? null : v), 2)}\n`,
+  const cmd: Command = new Command('backtest')
+    .description(
+      'replay recorded durations through strategies side by side and report false timeouts and cost',
+    )
+    .action(async () => {
+      const { values, problems } = options.read(cmd);
+      const config = parseWithFlags(backtestConfigSchema, values, problems, options.flags);
+      // Loaded only now: building the command (and --help) must not load the strategies (piscina…).
+      const { runBacktest } = await import('../backtest/run.ts');
+      const started = performance.now();
+      const progress = progressBar();
+      let series: EndpointSeries[];
+      let records: number;
+      if (config.input !== undefined) {
+        const file = config.input;
+        const read = await readRecords(file, (n) => progress(n, n, `reading ${file}`));
+        ({ series, records } = read);
+        reportSkipped(read.skippedCount, read.skipped);
+      } else {
+        ({ series, records } = await readFromSource({
+          source: 'influxdb',
+          sourceOptions: defined({
+            url: config.influxUrl,
+            database: config.influxDb,
+            token: config.influxToken,
+          }),
+          endpoints: (await readEndpointList(config.endpoints as string)).names,
+          rangeHours: config.rangeHours,
+          limit: 10_000_000,
+        }));
+      }
+      if (records === 0) throw new InvalidBodyError('no records to replay');
+      const { report, charts } = await runBacktest(
+        series,
+        {
+          alpha: config.alpha,
+          recomputeMs: config.recomputeS * 1000,
+          recomputeEvery: config.recomputeEvery,
+          windowHours: config.windowHours,
+          windowLimit: config.windowLimit,
+          warmupCount: config.warmupCount,
+          serving: { ...DEFAULT_SERVING, minMs: config.minMs, maxMs: config.maxMs },
+          censor: config.censor,
+          strategies: config.strategies,
+          strategyOptions: config.strategyOptions,
+          defaultStrategy: DEFAULT_STRATEGY,
+        },
+        progress,
       );
-    if (config.html) writeFileSync(config.html, renderHtml(report, charts));
-    process.stderr.write(
-      `jit backtest: ${records} records, ${series.length} endpoints, ${config.strategies.length} strategies in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
-    );
-  });
+      if (!config.quiet) process.stdout.write(`${formatReport(report)}\n`);
+      // JSON has no Infinity: an unclamped maximum is written as null.
+      if (config.json)
+        writeFileSync(
+          config.json,
+          `${JSON.stringify(report, (_k, v: unknown) => (v === Infinity ? null : v), 2)}\n`,
+        );
+      if (config.html) writeFileSync(config.html, renderHtml(report, charts));
+      process.stderr.write(
+        `jit backtest: ${records} records, ${series.length} endpoints, ${config.strategies.length} strategies in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+      );
+    });
+  // Added after the action, which reads them only when it runs.
+  const options = addOptions(cmd, backtestConfigSchema, backtestCliOptions);
+  return cmd;
 }

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   WORKER_LIMIT: 409,
   REPLY_OUT_OF_RANGE: 422,
   INTERNAL: 500,
+  INVALID_STRATEGY: 400,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -186,5 +187,19 @@ export class InvalidConfigError extends JitError {
       problems,
     });
     this.problems = problems;
+  }
+}
+
+/**
+ * A request sets a strategy that is not a known one (e.g. `PUT /v1/endpoints/x
+ * {"strategy":"foo"}`): 400, the request is wrong, nothing is stored. (UNKNOWN_STRATEGY, 422, is
+ * a job naming a strategy the worker does not have.)
+ */
+export class InvalidStrategyError extends JitError {
+  constructor(name: string, known: readonly string[]) {
+    super('INVALID_STRATEGY', `unknown strategy "${name}" (known: ${known.join(', ')})`, {
+      strategy: name,
+      known,
+    });
   }
 }
