@@ -12,7 +12,7 @@ import { workerCommand } from './worker-command.ts';
  * they run inside their actions, so they are imported directly.)
  */
 const DEMO_DESCRIPTION =
-  'run a broker and two workers on the seed-sample source (no InfluxDB needed)';
+  'run a broker and two workers in one process, no InfluxDB needed (see jit demo --help)';
 
 /** Whether `argv` (as process.argv) runs or asks about the subcommand `name`. */
 function selects(argv: readonly string[], name: string): boolean {

@@ -246,20 +246,10 @@ function readOptions(
 }
 
 /**
- * Runs `build` and, when it throws an InvalidConfigError, rethrows it with each problem naming
- * the command-line flag (and the config key) instead of the key alone. `flags` maps config keys
- * (or dotted paths, e.g. `strategyOptions.sigma.k`) to flags; other keys become kebab-case flags.
+ * `port: Invalid input` → `--port (port): Invalid input`: a schema problem named by its flag.
+ * `flags` maps config keys (or dotted paths, e.g. `strategyOptions.sigma.k`) to flags; other
+ * keys become kebab-case flags. Problems that do not start with a key are kept as they are.
  */
-export function withFlagNames<T>(build: () => T, flags: Record<string, string> = {}): T {
-  try {
-    return build();
-  } catch (err) {
-    if (!(err instanceof InvalidConfigError)) throw err;
-    throw new InvalidConfigError(err.problems.map((p) => nameFlag(p, flags)));
-  }
-}
-
-/** `port: Invalid input` → `--port (port): Invalid input`; problems already naming a flag are kept. */
 export function nameFlag(problem: string, flags: Record<string, string>): string {
   const m = /^([\w.]+): (.*)$/s.exec(problem);
   if (!m) return problem;
