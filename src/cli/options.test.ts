@@ -7,7 +7,7 @@ import { after, afterEach, describe, it } from 'node:test';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { httpUrl, type CliOptionTable } from '../core/config.ts';
-import { addOptions, parseSwitch, parseWithFlags } from './options.ts';
+import { addOptions, nameFlag, parseSwitch, parseWithFlags } from './options.ts';
 
 const schema = z
   .object({
@@ -170,5 +170,19 @@ describe('options generated from a schema and its table', () => {
       read([], { T_TOKEN_FILE: join(dir, 'none') }).problems[0] ?? '',
       /^--token-file: cannot read .* \(ENOENT\)$/,
     );
+  });
+
+  it('names a nested problem by the flag of its longest named prefix', () => {
+    const flags = { strategyOptions: '--strategy-options', 'strategyOptions.sigma.k': '--sigma-k' };
+    assert.equal(
+      nameFlag('strategyOptions.adaptive.gamma: Too small', flags),
+      '--strategy-options (strategyOptions.adaptive.gamma): Too small',
+    );
+    assert.equal(
+      nameFlag('strategyOptions.sigma.k: bad', flags),
+      '--sigma-k (strategyOptions.sigma.k): bad',
+    );
+    assert.equal(nameFlag('cyclePauseMs: bad', {}), '--cycle-pause-ms (cyclePauseMs): bad');
+    assert.equal(nameFlag('(root): bad', flags), '(root): bad');
   });
 });

@@ -10,7 +10,10 @@ import {
 } from '../core/config.ts';
 import { InvalidConfigError } from '../core/errors.ts';
 
-/** An option `--flag <value>` that also reads `env`, with its default shown in --help. */
+/**
+ * An option `--flag <value>` that also reads `env`, with its default shown in --help; for
+ * commands without a config table (`jit demo`).
+ */
 export function opt(
   flags: string,
   description: string,
@@ -254,7 +257,13 @@ export function nameFlag(problem: string, flags: Record<string, string>): string
   const m = /^([\w.]+): (.*)$/s.exec(problem);
   if (!m) return problem;
   const key = m[1] as string;
-  return `${flags[key] ?? kebabFlag(key)} (${key}): ${m[2]}`;
+  // `strategyOptions.adaptive.gamma` is set by the flag of its longest named prefix.
+  const parts = key.split('.');
+  for (let n = parts.length; n > 0; n--) {
+    const flag = flags[parts.slice(0, n).join('.')];
+    if (flag) return `${flag} (${key}): ${m[2]}`;
+  }
+  return `${kebabFlag(parts[0] as string)} (${key}): ${m[2]}`;
 }
 
 /**
