@@ -64,6 +64,7 @@ describe('endpoint list', () => {
     const cases: [string, string][] = [
       ['alpha=', "setting 'alpha=' has no value"],
       ['alpha=abc', 'alpha=abc is not a number'],
+      ['maxMs=0x10', 'maxMs=0x10 is not a number'],
       ['alpha=2', 'alpha=2 is out of range (between 0 and 1, exclusive)'],
       ['maxMs=0', 'maxMs=0 is out of range (above 0)'],
       ['minMs=-1', 'minMs=-1 is out of range (at least 0)'],

@@ -1,5 +1,6 @@
 // Reads the endpoint list: one name per line, optional settings after " | "; `#` comments ignored.
 import { readFile } from 'node:fs/promises';
+import { parseDecimal } from '../core/config.ts';
 import { endpointNameProblem } from '../core/endpoint-name.ts';
 import { strategyNameProblem } from '../strategies/names.ts';
 import type { EndpointEntry, EndpointOptions } from '../store/types.ts';
@@ -56,7 +57,7 @@ export function parseEndpointOptions(text: string): EndpointOptions | string {
       continue;
     }
     const k = key as keyof typeof NUMERIC;
-    const n = Number(value);
+    const n = parseDecimal(value);
     if (!Number.isFinite(n)) return `${key}=${value} is not a number`;
     const [ok, range] = NUMERIC[k];
     if (!ok(n)) return `${key}=${value} is out of range (${range})`;

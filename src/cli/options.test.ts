@@ -139,13 +139,13 @@ describe('options generated from a schema and its table', () => {
 
   it('reports values it cannot read, each naming its flag, and every schema problem with them', () => {
     const { values, problems, flags } = read(
-      ['--port', 'abc', '--extra', '{', '--url', 'localhost:1'],
+      ['--port', '0x10', '--extra', '{', '--url', 'localhost:1'],
       {
         T_PAUSE_MS: '-1',
       },
     );
     assert.deepEqual(problems, [
-      '--port (port): "abc" is not a number',
+      '--port (port): "0x10" is not a number',
       '--extra (extra): not JSON: {',
       '--url (url): "localhost:1" has no scheme: did you mean http://localhost:1?',
     ]);

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import {
   httpUrlProblem,
   parseConfig,
+  parseDecimal,
   type CliOptionSpec,
   type CliOptionTable,
 } from '../core/config.ts';
@@ -28,10 +29,7 @@ export function opt(
 export function num(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'number') return value;
-  if (typeof value !== 'string') return Number.NaN;
-  const s = value.trim();
-  if (s === 'Infinity' || s === 'inf') return Number.POSITIVE_INFINITY;
-  return s === '' ? Number.NaN : Number(s);
+  return typeof value === 'string' ? parseDecimal(value) : Number.NaN;
 }
 
 /**

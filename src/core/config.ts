@@ -22,6 +22,16 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
+ * A decimal number from text (`12`, `-0.5`, `1e3`, `Infinity`/`inf`), else NaN. Stricter than
+ * `Number()`, which also reads `0x10` as 16, `0b1` as 1 and `''` or `' '` as 0.
+ */
+export function parseDecimal(text: string): number {
+  const s = text.trim();
+  if (s === 'Infinity' || s === 'inf') return Number.POSITIVE_INFINITY;
+  return /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s) ? Number(s) : Number.NaN;
+}
+
+/**
  * Why `value` is not an http(s) URL, with the fix when only the scheme is missing
  * (`localhost:18086` → "did you mean http://localhost:18086?"); undefined when it is one.
  * `new URL('localhost:18086')` parses (scheme "localhost:"), so a plain URL check lets it through
