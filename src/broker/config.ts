@@ -1,7 +1,10 @@
-// Broker configuration: one zod schema with defaults and units in names; validated once at start.
+// Broker configuration: one zod schema with defaults and units in names, and its command-line table.
 import { z } from 'zod';
-import { parseConfig } from '../core/config.ts';
+import { parseConfig, type CliOptionTable } from '../core/config.ts';
 import { DEFAULT_SERVING } from '../core/serving.ts';
+import { strategyNameProblem } from '../strategies/names.ts';
+
+const token = () => z.string().min(16, 'tokens must have at least 16 characters').optional();
 
 export const brokerConfigSchema = z
   .object({
@@ -38,7 +41,14 @@ export const brokerConfigSchema = z
     /** Target false-timeout rate α sent with every job. Default 0.001. */
     alpha: z.number().gt(0).lt(1).default(0.001),
     /** Strategy every job names; unset leaves the choice to each worker. Default unset. */
-    strategy: z.string().min(1).optional(),
+    strategy: z
+      .string()
+      .min(1)
+      .superRefine((name, ctx) => {
+        const problem = strategyNameProblem(name);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
     /** A new value above spikeFactor × old is a spike. Default 5 (×). */
     spikeFactor: z.number().positive().default(DEFAULT_SERVING.spikeFactor),
     /** A spike is stored as spikeReplaceFactor × old. Default 2 (×). */
@@ -69,11 +79,11 @@ export const brokerConfigSchema = z
     /** History older than this is deleted. Default 168 (h, one week). */
     historyRetentionHours: z.number().positive().default(168),
     /** Token workers must present to register, heartbeat and unregister. Default none (open). */
-    workerToken: z.string().min(16, 'tokens must have at least 16 characters').optional(),
+    workerToken: token(),
     /** Token for the admin routes (PUT/DELETE /v1/endpoints/:name). Default none (open). */
-    adminToken: z.string().min(16, 'tokens must have at least 16 characters').optional(),
+    adminToken: token(),
     /** Token for reads (timeouts, endpoints, workers, history). Default none (open). */
-    readToken: z.string().min(16, 'tokens must have at least 16 characters').optional(),
+    readToken: token(),
     /** Requests per minute per client on registration and admin routes. Default 120. */
     rateLimitPerMinute: z.number().int().positive().default(120),
     /** Worker replies above this are rejected as implausible (old value kept). Default 3600000 (ms, 1 h). */
@@ -88,3 +98,148 @@ export type BrokerConfigInput = z.input<typeof brokerConfigSchema>;
 export function brokerConfig(input: BrokerConfigInput = {}): Readonly<BrokerConfig> {
   return parseConfig(brokerConfigSchema, input);
 }
+
+/**
+ * The broker's command-line options (`jit broker`): flag, variable and help per config key. The
+ * default of each comes from the schema above; `jit broker --help` shows it.
+ */
+export const brokerCliOptions: CliOptionTable<BrokerConfigInput> = {
+  host: { env: 'JIT_BROKER_HOST', arg: 'host', help: 'interface to listen on (0.0.0.0 for all)' },
+  port: { env: 'JIT_BROKER_PORT', arg: 'port', help: 'port to listen on (0 = any free port)' },
+  endpointsFile: {
+    flag: '--endpoints',
+    env: 'JIT_ENDPOINTS',
+    arg: 'file',
+    help: 'endpoint list, one name per line, re-read every cycle',
+  },
+  cyclePauseMs: {
+    env: 'JIT_CYCLE_PAUSE_MS',
+    unit: 'ms',
+    help: 'pause between the end of a cycle and the next',
+  },
+  callTimeoutMs: {
+    env: 'JIT_CALL_TIMEOUT_MS',
+    unit: 'ms',
+    help: 'time allowed for one call to a worker',
+  },
+  batchSize: {
+    env: 'JIT_BATCH_SIZE',
+    arg: 'n',
+    help: 'jobs per call at most, to workers that take batches (1 = one job per call)',
+  },
+  concurrency: {
+    env: 'JIT_CONCURRENCY',
+    arg: 'n',
+    help: 'jobs in flight per worker (when the worker announces none)',
+  },
+  maxAttempts: {
+    env: 'JIT_MAX_ATTEMPTS',
+    arg: 'n',
+    help: 'attempts per endpoint per cycle, each on another worker',
+  },
+  leaseMs: {
+    env: 'JIT_LEASE_MS',
+    unit: 'ms',
+    help: 'evict a worker after this long without a heartbeat',
+  },
+  legacyLeaseMs: {
+    env: 'JIT_LEGACY_LEASE_MS',
+    unit: 'ms',
+    help: 'lease of workers registered via GET /register',
+  },
+  legacyWorkerPort: {
+    env: 'JIT_LEGACY_WORKER_PORT',
+    arg: 'port',
+    help: 'port of workers registered via GET /register',
+  },
+  alpha: {
+    env: 'JIT_ALPHA',
+    arg: 'rate',
+    help: 'target false-timeout rate sent with every job (0..1)',
+  },
+  strategy: {
+    env: 'JIT_BROKER_STRATEGY',
+    arg: 'name',
+    help: 'strategy every job names',
+    defaultText: "each worker's own",
+  },
+  spikeFactor: {
+    env: 'JIT_SPIKE_FACTOR',
+    arg: 'x',
+    help: 'a new value above this × the old one is a spike',
+  },
+  spikeReplaceFactor: {
+    env: 'JIT_SPIKE_REPLACE_FACTOR',
+    arg: 'x',
+    help: 'a spike is stored as this × the old value',
+  },
+  marginThresholdMs: {
+    env: 'JIT_MARGIN_THRESHOLD_MS',
+    unit: 'ms',
+    help: 'stored values above this get the multiplicative margin',
+  },
+  marginFactor: {
+    env: 'JIT_MARGIN_FACTOR',
+    arg: 'x',
+    help: 'multiplicative margin on served values',
+  },
+  marginAddMs: { env: 'JIT_MARGIN_ADD_MS', unit: 'ms', help: 'additive margin for small values' },
+  defaultTimeoutMs: {
+    env: 'JIT_DEFAULT_TIMEOUT_MS',
+    unit: 'ms',
+    help: 'served before anything is computed',
+  },
+  minMs: { env: 'JIT_MIN_MS', unit: 'ms', help: 'lower clamp on served timeouts' },
+  maxMs: { env: 'JIT_MAX_MS', unit: 'ms', help: 'upper clamp on served timeouts' },
+  maxWorkers: { env: 'JIT_MAX_WORKERS', arg: 'n', help: 'most workers registered at once' },
+  maxEndpoints: {
+    env: 'JIT_MAX_ENDPOINTS',
+    arg: 'n',
+    help: 'most endpoints (file and API together)',
+  },
+  store: {
+    env: 'JIT_STORE',
+    arg: 'path',
+    help: 'SQLite file for values, history and API-added endpoints (":memory:" for none)',
+    // The library keeps its store in memory (no stray files from programs and tests); the
+    // command users run keeps its values in a file (docs/decisions.md).
+    cliDefault: 'jit-data/broker.db',
+  },
+  historyRetentionHours: {
+    env: 'JIT_HISTORY_RETENTION_HOURS',
+    arg: 'h',
+    unit: 'hours',
+    help: 'history older than this is deleted',
+  },
+  workerToken: {
+    env: 'JIT_WORKER_TOKEN',
+    arg: 'token',
+    help: 'token workers must present',
+    defaultText: 'none, open',
+    fromFile: true,
+  },
+  adminToken: {
+    env: 'JIT_ADMIN_TOKEN',
+    arg: 'token',
+    help: 'token for the admin routes',
+    defaultText: 'none, open',
+    fromFile: true,
+  },
+  readToken: {
+    env: 'JIT_READ_TOKEN',
+    arg: 'token',
+    help: 'token for reads',
+    defaultText: 'none, reads are open',
+    fromFile: true,
+  },
+  rateLimitPerMinute: {
+    env: 'JIT_RATE_LIMIT_PER_MINUTE',
+    arg: 'n',
+    help: 'requests per minute per client on registration and admin routes',
+  },
+  maxAcceptedMs: {
+    env: 'JIT_MAX_ACCEPTED_MS',
+    unit: 'ms',
+    help: 'worker replies above this are rejected as implausible',
+  },
+};

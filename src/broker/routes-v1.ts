@@ -6,6 +6,7 @@ import {
   EndpointLimitError,
   InvalidBodyError,
   InvalidParameterError,
+  InvalidStrategyError,
   UnknownEndpointError,
 } from '../core/errors.ts';
 import {
@@ -14,6 +15,7 @@ import {
   type RegisterReply,
   type WorkerView,
 } from '../protocol/broker-api.ts';
+import { BUILT_IN_STRATEGIES } from '../strategies/names.ts';
 import type { EndpointRecord, TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import type { CycleRunner } from './cycle.ts';
@@ -154,6 +156,12 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
         'body must be {"alpha"?: number, "strategy"?: string, "minMs"?: number, "maxMs"?: number}',
         parsed.error.issues,
       );
+    }
+    // Checked here rather than at each cycle, where an unknown name would fail every job and
+    // leave the endpoint at its old value. The broker never builds strategies: the built-in names.
+    const { strategy } = parsed.data;
+    if (strategy !== undefined && !(BUILT_IN_STRATEGIES as readonly string[]).includes(strategy)) {
+      throw new InvalidStrategyError(strategy, BUILT_IN_STRATEGIES);
     }
     const existed = store.get(name) !== undefined;
     if (!existed && store.size >= config.maxEndpoints)

@@ -10,26 +10,30 @@ import { createProgress, type Progress } from '../backtest/progress.ts';
 import { readFromSource } from '../backtest/input-source.ts';
 import type { EndpointSeries } from '../backtest/replay.ts';
 import { readEndpointList } from '../broker/endpoints-file.ts';
-import { runBacktest } from '../backtest/run.ts';
-import { parseConfig } from '../core/config.ts';
+import { httpUrl, type CliOptionTable } from '../core/config.ts';
 import { InvalidBodyError } from '../core/errors.ts';
 import { DEFAULT_SERVING } from '../core/serving.ts';
 import {
+  BUILT_IN_STRATEGIES,
   DEFAULT_STRATEGY,
-  comparableStrategyNames,
-  strategyNames,
-} from '../strategies/registry.ts';
-import { defined, num, opt, withFlagNames } from './options.ts';
+  NEURAL_STRATEGIES,
+  strategyNameProblem,
+} from '../strategies/names.ts';
+import { addOptions, defined, parseWithFlags } from './options.ts';
 
 export const backtestConfigSchema = z
   .object({
     input: z.string().min(1).optional(),
-    influxUrl: z.url().optional(),
+    influxUrl: httpUrl().optional(),
     influxDb: z.string().min(1).default('tracing'),
     influxToken: z.string().optional(),
     endpoints: z.string().min(1).optional(),
     rangeHours: z.number().positive().default(168),
-    strategies: z.array(z.string().min(1)).min(1),
+    /** Strategies compared. Default: every built-in one but the neural (slow) ones. */
+    strategies: z
+      .array(z.string().min(1))
+      .min(1)
+      .default(() => BUILT_IN_STRATEGIES.filter((n) => !NEURAL_STRATEGIES.has(n))),
     alpha: z.number().gt(0).lt(1).default(0.001),
     recomputeS: z.number().positive().default(60),
     recomputeEvery: z.number().int().positive().optional(),
@@ -60,17 +64,111 @@ export const backtestConfigSchema = z
         message: '--influx-url needs --endpoints (a file like endpoints.config)',
       });
     }
-    const known = strategyNames();
     for (const s of c.strategies) {
-      if (!known.includes(s)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['strategies'],
-          message: `unknown strategy "${s}" (known: ${known.join(', ')})`,
-        });
-      }
+      const problem = strategyNameProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['strategies'], message: problem });
     }
   });
+
+/** `jit backtest`'s options; their defaults come from backtestConfigSchema. */
+const backtestCliOptions: CliOptionTable<z.input<typeof backtestConfigSchema>> = {
+  input: {
+    env: 'JIT_BACKTEST_INPUT',
+    arg: 'file',
+    help: 'CSV (timestamp_ns,endpoint,duration_ns) or JSON lines',
+    defaultText: 'none',
+  },
+  influxUrl: {
+    env: 'JIT_BACKTEST_INFLUX_URL',
+    arg: 'url',
+    help: 'read the input from InfluxDB instead of a file',
+    defaultText: 'none',
+    url: true,
+  },
+  influxDb: { env: 'JIT_INFLUX_DB', arg: 'name', help: 'InfluxDB database, with --influx-url' },
+  influxToken: {
+    env: 'JIT_INFLUX_TOKEN',
+    arg: 'token',
+    help: 'InfluxDB 2.x/3.x token, with --influx-url',
+    defaultText: 'none',
+  },
+  endpoints: {
+    env: 'JIT_BACKTEST_ENDPOINTS',
+    arg: 'file',
+    help: 'endpoint list to read from InfluxDB, one per line',
+    defaultText: 'none',
+  },
+  rangeHours: {
+    env: 'JIT_BACKTEST_RANGE_HOURS',
+    arg: 'h',
+    unit: 'hours',
+    help: 'with --influx-url: how far back to read',
+  },
+  strategies: {
+    env: 'JIT_BACKTEST_STRATEGIES',
+    arg: 'list',
+    help: 'comma-separated strategies (the default: every non-neural one)',
+  },
+  alpha: { env: 'JIT_ALPHA', arg: 'rate', help: 'target false-timeout rate (0..1)' },
+  recomputeS: {
+    env: 'JIT_BACKTEST_RECOMPUTE_S',
+    arg: 's',
+    help: 'recompute every this many seconds of trace time',
+  },
+  recomputeEvery: {
+    env: 'JIT_BACKTEST_RECOMPUTE_EVERY',
+    arg: 'n',
+    help: 'recompute every n requests instead',
+    defaultText: 'by time; used when there are no timestamps: 100',
+  },
+  windowHours: {
+    env: 'JIT_WINDOW_HOURS',
+    arg: 'h',
+    unit: 'hours',
+    help: 'window: the last this many hours',
+  },
+  windowLimit: {
+    env: 'JIT_WINDOW_LIMIT',
+    arg: 'n',
+    help: 'window: at most this many most recent durations',
+  },
+  warmupCount: {
+    flag: '--warmup',
+    env: 'JIT_BACKTEST_WARMUP',
+    arg: 'n',
+    help: 'judge requests from the first recompute with this many in its window',
+  },
+  minMs: { env: 'JIT_MIN_MS', unit: 'ms', help: 'lower clamp on served timeouts' },
+  maxMs: { env: 'JIT_MAX_MS', unit: 'ms', help: 'upper clamp on served timeouts' },
+  censor: {
+    env: 'JIT_BACKTEST_CENSOR',
+    help: 'simulate deployment: cut requests are recorded at the timeout; the variable takes 1/true/yes/on or 0/false/no/off',
+    defaultText: 'off',
+  },
+  strategyOptions: {
+    env: 'JIT_BACKTEST_STRATEGY_OPTIONS',
+    arg: 'json',
+    help: 'per-strategy options, e.g. {"adaptive":{"gamma":0.01}}',
+    defaultText: 'none',
+  },
+  json: {
+    env: 'JIT_BACKTEST_JSON',
+    arg: 'file',
+    help: 'write the JSON report here',
+    defaultText: 'none',
+  },
+  html: {
+    env: 'JIT_BACKTEST_HTML',
+    arg: 'file',
+    help: 'write the HTML report with charts here',
+    defaultText: 'none',
+  },
+  quiet: {
+    env: 'JIT_BACKTEST_QUIET',
+    help: 'no tables on standard output and no progress; the variable takes 1/true/yes/on or 0/false/no/off',
+    defaultText: 'off',
+  },
+};
 
 /** Says on stderr which input lines could not be read. */
 function reportSkipped(
@@ -88,168 +186,15 @@ function reportSkipped(
 }
 
 export function backtestCommand(): Command {
-  return new Command('backtest')
+  const cmd: Command = new Command('backtest')
     .description(
       'replay recorded durations through strategies side by side and report false timeouts and cost',
     )
-    .addOption(
-      opt(
-        '--input <file>',
-        'CSV (timestamp_ns,endpoint,duration_ns) or JSON lines',
-        'JIT_BACKTEST_INPUT',
-      ),
-    )
-    .addOption(
-      opt(
-        '--influx-url <url>',
-        'read the input from InfluxDB instead of a file (default: none)',
-        'JIT_BACKTEST_INFLUX_URL',
-      ),
-    )
-    .addOption(
-      opt('--influx-db <name>', 'InfluxDB database, with --influx-url', 'JIT_INFLUX_DB', 'tracing'),
-    )
-    .addOption(
-      opt(
-        '--influx-token <token>',
-        'InfluxDB 2.x/3.x token, with --influx-url (default: none)',
-        'JIT_INFLUX_TOKEN',
-      ),
-    )
-    .addOption(
-      opt(
-        '--endpoints <file>',
-        'endpoint list to read from InfluxDB, one per line (default: none)',
-        'JIT_BACKTEST_ENDPOINTS',
-      ),
-    )
-    .addOption(
-      opt(
-        '--range-hours <h>',
-        'with --influx-url: how far back to read, in hours',
-        'JIT_BACKTEST_RANGE_HOURS',
-        '168',
-      ),
-    )
-    .addOption(
-      opt(
-        '--strategies <list>',
-        `comma-separated strategies [default: every non-neural one: ${comparableStrategyNames().join(',')}]`,
-        'JIT_BACKTEST_STRATEGIES',
-      ),
-    )
-    .addOption(opt('--alpha <rate>', 'target false-timeout rate (0..1)', 'JIT_ALPHA', '0.001'))
-    .addOption(
-      opt(
-        '--recompute-s <s>',
-        'recompute every this many seconds of trace time',
-        'JIT_BACKTEST_RECOMPUTE_S',
-        '60',
-      ),
-    )
-    .addOption(
-      opt(
-        '--recompute-every <n>',
-        'recompute every n requests instead (default: by time; used when there are no timestamps: 100)',
-        'JIT_BACKTEST_RECOMPUTE_EVERY',
-      ),
-    )
-    .addOption(
-      opt(
-        '--window-hours <h>',
-        'window: the last this many hours, in hours',
-        'JIT_WINDOW_HOURS',
-        '48',
-      ),
-    )
-    .addOption(
-      opt(
-        '--window-limit <n>',
-        'window: at most this many most recent durations',
-        'JIT_WINDOW_LIMIT',
-        '5000',
-      ),
-    )
-    .addOption(
-      opt(
-        '--warmup <n>',
-        'judge requests from the first recompute with this many in its window',
-        'JIT_BACKTEST_WARMUP',
-        '50',
-      ),
-    )
-    .addOption(opt('--min-ms <ms>', 'lower clamp on served timeouts, in ms', 'JIT_MIN_MS', '0'))
-    .addOption(
-      opt('--max-ms <ms>', 'upper clamp on served timeouts, in ms', 'JIT_MAX_MS', 'Infinity'),
-    )
-    .addOption(
-      opt(
-        '--censor',
-        'simulate deployment: cut requests are recorded at the timeout (default: off)',
-        'JIT_BACKTEST_CENSOR',
-      ),
-    )
-    .addOption(
-      opt(
-        '--strategy-options <json>',
-        'per-strategy options, e.g. {"adaptive":{"gamma":0.01}} (default: none)',
-        'JIT_BACKTEST_STRATEGY_OPTIONS',
-      ),
-    )
-    .addOption(
-      opt('--json <file>', 'write the JSON report here (default: none)', 'JIT_BACKTEST_JSON'),
-    )
-    .addOption(
-      opt(
-        '--html <file>',
-        'write the HTML report with charts here (default: none)',
-        'JIT_BACKTEST_HTML',
-      ),
-    )
-    .addOption(opt('--quiet', 'no tables on standard output (default: off)', 'JIT_BACKTEST_QUIET'))
-    .action(async (o: Record<string, string | boolean | undefined>) => {
-      const s = (k: string) => (typeof o[k] === 'string' ? o[k] : undefined);
-      let strategyOptions: unknown;
-      try {
-        strategyOptions = s('strategyOptions')
-          ? JSON.parse(s('strategyOptions') as string)
-          : undefined;
-      } catch {
-        strategyOptions = 'not JSON';
-      }
-      const config = withFlagNames(
-        () =>
-          parseConfig(
-            backtestConfigSchema,
-            defined({
-              input: s('input'),
-              influxUrl: s('influxUrl'),
-              influxDb: s('influxDb'),
-              influxToken: s('influxToken'),
-              endpoints: s('endpoints'),
-              rangeHours: num(o.rangeHours),
-              strategies:
-                s('strategies')
-                  ?.split(',')
-                  .map((x) => x.trim())
-                  .filter(Boolean) ?? comparableStrategyNames(),
-              alpha: num(o.alpha),
-              recomputeS: num(o.recomputeS),
-              recomputeEvery: num(o.recomputeEvery),
-              windowHours: num(o.windowHours),
-              windowLimit: num(o.windowLimit),
-              warmupCount: num(o.warmup),
-              minMs: num(o.minMs),
-              maxMs: num(o.maxMs),
-              censor: o.censor === true || o.censor === 'true' || o.censor === '1',
-              strategyOptions,
-              json: s('json'),
-              html: s('html'),
-              quiet: o.quiet === true,
-            }),
-          ),
-        { warmupCount: '--warmup' },
-      );
+    .action(async () => {
+      const { values, problems } = options.read(cmd);
+      const config = parseWithFlags(backtestConfigSchema, values, problems, options.flags);
+      // Loaded only now: building the command (and --help) must not load the strategies (piscina…).
+      const { runBacktest } = await import('../backtest/run.ts');
       const started = performance.now();
       // Before any work: a bad report path fails now, not after the run (readRecords checks the
       // input file before it reads it).
@@ -313,4 +258,7 @@ export function backtestCommand(): Command {
         `jit backtest: ${records} records, ${series.length} endpoints, ${config.strategies.length} strategies in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
       );
     });
+  // Added after the action, which reads them only when it runs.
+  const options = addOptions(cmd, backtestConfigSchema, backtestCliOptions);
+  return cmd;
 }

@@ -1,14 +1,95 @@
 // `jit worker`: run a worker that reads latency from a source and computes timeouts for the broker.
 import { Command } from 'commander';
-import { cliLoggerOptions } from '../core/logger.ts';
-import { closeOnSignals } from '../core/process.ts';
-import { InvalidConfigError, UnknownStrategyError } from '../core/errors.ts';
-import { createSource, sourceNames } from '../sources/registry.ts';
+import type { CliOptionTable } from '../core/config.ts';
+import { InvalidConfigError } from '../core/errors.ts';
 import type { LatencySource } from '../sources/types.ts';
-import { DEFAULT_STRATEGY, createStrategy, strategyNames } from '../strategies/registry.ts';
-import { workerConfig } from '../worker/config.ts';
-import { startWorker } from '../worker/run.ts';
-import { bool, defined, num, opt, tokenFrom, tokenOptions, withFlagNames } from './options.ts';
+import { influxOptionsSchema } from '../sources/influxdb.ts';
+import { sigmaOptionsSchema } from '../strategies/sigma.ts';
+import { workerCliOptions, workerConfigSchema } from '../worker/config.ts';
+import { addOptions, nameFlag, parseWithFlags } from './options.ts';
+
+/** The InfluxDB source's options on the command line (their defaults: influxOptionsSchema). */
+const influxCliOptions: CliOptionTable<(typeof influxOptionsSchema)['_zod']['input']> = {
+  url: {
+    flag: '--influx-url',
+    env: 'JIT_INFLUX_URL',
+    arg: 'url',
+    help: 'InfluxDB base URL (with $INFLUX_IP set and no flag: http://$INFLUX_IP:8086)',
+    url: true,
+  },
+  database: {
+    flag: '--influx-db',
+    env: 'JIT_INFLUX_DB',
+    arg: 'name',
+    help: 'InfluxDB database (or DBRP-mapped bucket)',
+  },
+  measurement: {
+    flag: '--influx-measurement',
+    env: 'JIT_INFLUX_MEASUREMENT',
+    arg: 'name',
+    help: 'measurement holding the spans',
+  },
+  field: {
+    flag: '--influx-field',
+    env: 'JIT_INFLUX_FIELD',
+    arg: 'name',
+    help: 'field holding the span duration',
+  },
+  tag: {
+    flag: '--influx-tag',
+    env: 'JIT_INFLUX_TAG',
+    arg: 'name',
+    help: 'tag matched against the endpoint name',
+  },
+  durationUnit: {
+    flag: '--influx-duration-unit',
+    env: 'JIT_INFLUX_DURATION_UNIT',
+    arg: 'unit',
+    help: 'unit of the duration field: ns|us|ms|s',
+  },
+  matchMode: {
+    flag: '--influx-match',
+    env: 'JIT_INFLUX_MATCH',
+    arg: 'mode',
+    help: 'contains (the original) | exact',
+  },
+  username: {
+    flag: '--influx-user',
+    env: 'JIT_INFLUX_USER',
+    arg: 'user',
+    help: 'InfluxDB 1.x user',
+  },
+  password: {
+    flag: '--influx-password',
+    env: 'JIT_INFLUX_PASSWORD',
+    arg: 'password',
+    help: 'InfluxDB 1.x password',
+  },
+  token: {
+    flag: '--influx-token',
+    env: 'JIT_INFLUX_TOKEN',
+    arg: 'token',
+    help: 'InfluxDB 2.x/3.x API token (v1 compatibility API)',
+    defaultText: 'none, user/password',
+  },
+  requestTimeoutMs: {
+    flag: '--influx-timeout-ms',
+    env: 'JIT_INFLUX_TIMEOUT_MS',
+    unit: 'ms',
+    help: 'per-query timeout',
+  },
+};
+
+/** The sigma strategy's k on the command line (default: sigmaOptionsSchema). */
+const sigmaCliOptions: CliOptionTable<(typeof sigmaOptionsSchema)['_zod']['input']> = {
+  k: {
+    flag: '--sigma-k',
+    env: 'JIT_SIGMA_K',
+    arg: 'k',
+    help: 'k of the sigma strategy (mean + k·sd)',
+  },
+  emptyWindowMs: null,
+};
 
 /** The original's BROKER_IP / INFLUX_IP, turned into URLs on the original's fixed ports. */
 function legacyUrl(envName: string, port: number): string | undefined {
@@ -18,289 +99,114 @@ function legacyUrl(envName: string, port: number): string | undefined {
     : undefined;
 }
 
-/** `--strategy-options` JSON merged with `--sigma-k`; text that is not JSON is left for zod to report. */
-function strategyOptionsFrom(json: string | undefined, sigmaK: number | undefined): unknown {
-  let parsed: unknown = {};
-  if (json !== undefined) {
-    try {
-      parsed = JSON.parse(json);
-    } catch {
-      return `not JSON: ${json.slice(0, 40)}`;
-    }
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return parsed;
-  const all = parsed as Record<string, Record<string, unknown>>;
-  return { ...all, sigma: { k: sigmaK, ...(all.sigma ?? {}) } };
-}
-
 export function workerCommand(): Command {
-  const [workerToken, workerTokenFile] = tokenOptions(
-    'worker',
-    'token the broker asks of workers (default: none)',
+  const cmd = new Command('worker').description(
+    'run a worker: registers with the broker and computes timeouts on request',
   );
-  return new Command('worker')
-    .description('run a worker: registers with the broker and computes timeouts on request')
-    .addOption(
-      opt(
-        '--host <host>',
-        'interface to listen on (0.0.0.0 for all)',
-        'JIT_WORKER_HOST',
-        '127.0.0.1',
+  const worker = addOptions(cmd, workerConfigSchema, workerCliOptions);
+  const influx = addOptions(cmd, influxOptionsSchema, influxCliOptions);
+  const sigma = addOptions(cmd, sigmaOptionsSchema, sigmaCliOptions);
+  return cmd.action(async () => {
+    const w = worker.read(cmd);
+    const i = influx.read(cmd);
+    const s = sigma.read(cmd);
+    const problems = [...w.problems, ...i.problems, ...s.problems];
+    const sourceOptions = { ...i.values };
+    sourceOptions.url ??= legacyUrl('INFLUX_IP', 8086);
+    const values: Record<string, unknown> = {
+      ...w.values,
+      brokerUrl: w.values.brokerUrl ?? legacyUrl('BROKER_IP', 5000),
+      source: w.values.source ?? (sourceOptions.url === undefined ? 'seed-sample' : 'influxdb'),
+      sourceOptions: Object.fromEntries(
+        Object.entries(sourceOptions).filter(([, v]) => v !== undefined),
       ),
-    )
-    .addOption(
-      opt('--port <port>', 'port to listen on (0 = any free port)', 'JIT_WORKER_PORT', '7000'),
-    )
-    .addOption(
-      opt(
-        '--broker <url>',
-        'broker base URL [default: http://$BROKER_IP:5000, else http://127.0.0.1:5000]',
-        'JIT_BROKER_URL',
-      ),
-    )
-    .addOption(
-      opt(
-        '--advertise-url <url>',
-        'URL the broker reaches this worker at [default: http://<host>:<port>]',
-        'JIT_ADVERTISE_URL',
-      ),
-    )
-    .addOption(
-      opt(
-        '--no-register',
-        'do not register with a broker (stand-alone worker) (default: registers)',
-        'JIT_NO_REGISTER',
-      ),
-    )
-    .addOption(workerToken)
-    .addOption(workerTokenFile)
-    .addOption(opt('--heartbeat-ms <ms>', 'heartbeat period, in ms', 'JIT_HEARTBEAT_MS', '10000'))
-    .addOption(
-      opt(
-        '--concurrency <n>',
-        'jobs this worker takes at once (announced to the broker)',
-        'JIT_WORKER_CONCURRENCY',
-        '1',
-      ),
-    )
-    .addOption(
-      opt(
-        '--max-batch <n>',
-        'jobs this worker takes in one call, POST /v1/compute/batch (announced to the broker)',
-        'JIT_MAX_BATCH',
-        '64',
-      ),
-    )
-    .addOption(
-      opt(
-        '--source <name>',
-        `latency source: ${sourceNames().join('|')} [default: influxdb when an InfluxDB URL is set, else seed-sample]`,
-        'JIT_SOURCE',
-      ),
-    )
-    .addOption(
-      opt(
-        '--strategy <name>',
-        `default strategy: ${strategyNames().join('|')}`,
-        'JIT_STRATEGY',
-        DEFAULT_STRATEGY,
-      ),
-    )
-    .addOption(opt('--sigma-k <k>', 'k of the sigma strategy (mean + k·sd)', 'JIT_SIGMA_K', '2'))
-    .addOption(
-      opt(
-        '--strategy-options <json>',
-        'options per strategy, e.g. {"adaptive":{"gamma":0.01}} (default: none)',
-        'JIT_STRATEGY_OPTIONS',
-      ),
-    )
-    .addOption(
-      opt(
-        '--alpha <rate>',
-        'target false-timeout rate when a job names none (0..1)',
-        'JIT_ALPHA',
-        '0.001',
-      ),
-    )
-    .addOption(
-      opt(
-        '--window-hours <h>',
-        'how far back the window reaches, in hours',
-        'JIT_WINDOW_HOURS',
-        '48',
-      ),
-    )
-    .addOption(
-      opt(
-        '--window-limit <n>',
-        'most recent durations kept per window',
-        'JIT_WINDOW_LIMIT',
-        '5000',
-      ),
-    )
-    .addOption(
-      opt(
-        '--influx-url <url>',
-        'InfluxDB base URL [default: http://$INFLUX_IP:8086, else http://127.0.0.1:8086]',
-        'JIT_INFLUX_URL',
-      ),
-    )
-    .addOption(
-      opt(
-        '--influx-db <name>',
-        'InfluxDB database (or DBRP-mapped bucket)',
-        'JIT_INFLUX_DB',
-        'tracing',
-      ),
-    )
-    .addOption(
-      opt(
-        '--influx-measurement <name>',
-        'measurement holding the spans',
-        'JIT_INFLUX_MEASUREMENT',
-        'span',
-      ),
-    )
-    .addOption(
-      opt(
-        '--influx-field <name>',
-        'field holding the span duration',
-        'JIT_INFLUX_FIELD',
-        'duration',
-      ),
-    )
-    .addOption(
-      opt(
-        '--influx-tag <name>',
-        'tag matched against the endpoint name',
-        'JIT_INFLUX_TAG',
-        'http.url',
-      ),
-    )
-    .addOption(
-      opt(
-        '--influx-duration-unit <unit>',
-        'unit of the duration field: ns|us|ms|s',
-        'JIT_INFLUX_DURATION_UNIT',
-        'ns',
-      ),
-    )
-    .addOption(
-      opt(
-        '--influx-match <mode>',
-        'contains (the original) | exact',
-        'JIT_INFLUX_MATCH',
-        'contains',
-      ),
-    )
-    .addOption(opt('--influx-user <user>', 'InfluxDB 1.x user', 'JIT_INFLUX_USER', 'root'))
-    .addOption(
-      opt('--influx-password <password>', 'InfluxDB 1.x password', 'JIT_INFLUX_PASSWORD', 'root'),
-    )
-    .addOption(
-      opt(
-        '--influx-token <token>',
-        'InfluxDB 2.x/3.x API token (v1 compatibility API) (default: none, user/password)',
-        'JIT_INFLUX_TOKEN',
-      ),
-    )
-    .addOption(
-      opt('--influx-timeout-ms <ms>', 'per-query timeout, in ms', 'JIT_INFLUX_TIMEOUT_MS', '10000'),
-    )
-    .action(async (o: Record<string, string | boolean | undefined>) => {
-      const s = (k: string) => (typeof o[k] === 'string' ? o[k] : undefined);
-      const influxUrl = s('influxUrl') ?? legacyUrl('INFLUX_IP', 8086);
-      const { config, source } = withFlagNames(
-        () => {
-          const config = workerConfig(
-            defined({
-              host: s('host'),
-              port: num(o.port),
-              brokerUrl: s('broker') ?? legacyUrl('BROKER_IP', 5000),
-              advertiseUrl: s('advertiseUrl'),
-              register: bool(o.register),
-              heartbeatMs: num(o.heartbeatMs),
-              workerToken: tokenFrom('worker', s('workerToken'), s('workerTokenFile')),
-              concurrency: num(o.concurrency),
-              maxBatch: num(o.maxBatch),
-              source: s('source') ?? (influxUrl ? 'influxdb' : 'seed-sample'),
-              strategy: s('strategy'),
-              alpha: num(o.alpha),
-              windowHours: num(o.windowHours),
-              windowLimit: num(o.windowLimit),
-              // Validated by the schema like every other option (a non-object is reported there).
-              strategyOptions: strategyOptionsFrom(s('strategyOptions'), num(o.sigmaK)) as Record<
-                string,
-                Record<string, unknown>
-              >,
-              sourceOptions: defined({
-                url: influxUrl,
-                database: s('influxDb'),
-                measurement: s('influxMeasurement'),
-                field: s('influxField'),
-                tag: s('influxTag'),
-                durationUnit: s('influxDurationUnit'),
-                matchMode: s('influxMatch'),
-                username: s('influxUser'),
-                password: s('influxPassword'),
-                token: s('influxToken'),
-                requestTimeoutMs: num(o.influxTimeoutMs),
-              }),
-            }),
-          );
-          // Source and strategy are built here too, so that every bad option is reported at once,
-          // with its flag, before start-up.
-          const problems: string[] = [];
-          let source: LatencySource | undefined;
-          try {
-            source = createSource(config.source, { ...config.sourceOptions });
-          } catch (err) {
-            if (!(err instanceof InvalidConfigError)) throw err;
-            problems.push(...err.problems);
-          }
-          for (const [name, options] of Object.entries(config.strategyOptions)) {
-            try {
-              createStrategy(name, { ...options });
-            } catch (err) {
-              if (!(err instanceof InvalidConfigError)) throw err;
-              problems.push(...err.problems.map((p) => `strategyOptions.${name}.${p}`));
-            }
-          }
-          try {
-            createStrategy(config.strategy, config.strategyOptions[config.strategy]);
-          } catch (err) {
-            if (err instanceof UnknownStrategyError) problems.push(`strategy: ${err.message}`);
-            else if (!(err instanceof InvalidConfigError)) throw err;
-          }
-          if (problems.length > 0 || !source) throw new InvalidConfigError(problems);
-          return { config, source };
-        },
-        {
-          brokerUrl: '--broker',
-          windowLimit: '--window-limit',
-          url: '--influx-url',
-          database: '--influx-db',
-          measurement: '--influx-measurement',
-          field: '--influx-field',
-          tag: '--influx-tag',
-          matchMode: '--influx-match',
-          durationUnit: '--influx-duration-unit',
-          requestTimeoutMs: '--influx-timeout-ms',
-          'strategyOptions.sigma.k': '--sigma-k',
-        },
-      );
-      const worker = await startWorker(config, {
-        source,
-        // Every line names the worker: the URL the broker knows it by.
-        logger: cliLoggerOptions({
-          name: `worker ${config.advertiseUrl ?? `http://${config.host}:${config.port}`}`,
-        }),
-      });
-      if (config.source === 'seed-sample') {
-        worker.app.log.warn(
-          'source is seed-sample: every endpoint gets the same 522 sample durations (no InfluxDB configured)',
-        );
+    };
+    if (values.brokerUrl === undefined) delete values.brokerUrl;
+    // --sigma-k is the sigma entry of --strategy-options, which wins when it names k too.
+    if (s.values.k !== undefined) {
+      const all = values.strategyOptions;
+      if (all !== null && typeof all === 'object' && !Array.isArray(all)) {
+        const named = all as Record<string, Record<string, unknown>>;
+        values.strategyOptions = { ...named, sigma: { k: s.values.k, ...named.sigma } };
       }
-      closeOnSignals(() => worker.close(), worker.app.log);
+      values.strategyOptions ??= { sigma: { k: s.values.k } };
+    }
+    const flags = {
+      ...worker.flags,
+      ...influx.flags,
+      'strategyOptions.sigma.k': '--sigma-k',
+      'sourceOptions.url': '--influx-url',
+    };
+    // Loaded only now (with the strategies, piscina and the source adapters), not for --help.
+    const [{ createSource }, { createStrategy, strategyNames }, { strategyNameProblem }] =
+      await Promise.all([
+        import('../sources/registry.ts'),
+        import('../strategies/registry.ts'),
+        import('../strategies/names.ts'),
+      ]);
+    // Every bad option is reported at once, each with its flag, before start-up: the strategy
+    // names (checked on the raw values, so they are reported even when the schema fails too),
+    // the schema's problems, then the source's and the strategies' own options.
+    const known = strategyNames();
+    if (typeof values.strategy === 'string') {
+      const nameProblem = strategyNameProblem(values.strategy, known);
+      if (nameProblem) {
+        problems.push(`${worker.flags.strategy} (strategy): ${nameProblem}`);
+        delete values.strategy;
+      }
+    }
+    const named = values.strategyOptions;
+    if (named !== null && typeof named === 'object' && !Array.isArray(named)) {
+      for (const name of Object.keys(named)) {
+        const unknown = strategyNameProblem(name, known);
+        if (unknown) problems.push(`--strategy-options (strategyOptions): ${unknown}`);
+      }
+    }
+    let config: ReturnType<typeof parseWithFlags<typeof workerConfigSchema>> | undefined;
+    try {
+      config = parseWithFlags(workerConfigSchema, values, problems, flags);
+    } catch (err) {
+      if (!(err instanceof InvalidConfigError)) throw err;
+      problems.splice(0, problems.length, ...err.problems);
+    }
+    let source: LatencySource | undefined;
+    if (config) {
+      try {
+        source = createSource(config.source, { ...config.sourceOptions });
+      } catch (err) {
+        if (!(err instanceof InvalidConfigError)) throw err;
+        problems.push(...err.problems.map((p) => nameFlag(p, flags)));
+      }
+      for (const [name, options] of Object.entries(config.strategyOptions)) {
+        if (!known.includes(name)) continue; // reported above
+        try {
+          createStrategy(name, { ...options });
+        } catch (err) {
+          if (!(err instanceof InvalidConfigError)) throw err;
+          problems.push(
+            ...err.problems.map((p) => nameFlag(`strategyOptions.${name}.${p}`, flags)),
+          );
+        }
+      }
+    }
+    if (problems.length > 0 || !config || !source) throw new InvalidConfigError(problems);
+    const [{ startWorker }, { cliLoggerOptions }, { closeOnSignals }] = await Promise.all([
+      import('../worker/run.ts'),
+      import('../core/logger.ts'),
+      import('../core/process.ts'),
+    ]);
+    const running = await startWorker(config, {
+      source,
+      // Every line names the worker: the URL the broker knows it by.
+      logger: cliLoggerOptions({
+        name: `worker ${config.advertiseUrl ?? `http://${config.host}:${config.port}`}`,
+      }),
     });
+    if (config.source === 'seed-sample') {
+      running.app.log.warn(
+        'source is seed-sample: every endpoint gets the same 522 sample durations (no InfluxDB configured)',
+      );
+    }
+    closeOnSignals(() => running.close(), running.app.log);
+  });
 }

@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   STORE_SCHEMA_TOO_NEW: 500,
   SOURCE_DATABASE_NOT_FOUND: 503,
   PORT_IN_USE: 500,
+  INVALID_STRATEGY: 400,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -287,5 +288,19 @@ function formatBytes(bytes: number): string {
 export class PortInUseError extends JitError {
   constructor(port: number, hint: string) {
     super('PORT_IN_USE', `port ${port} is in use; ${hint}`, { port });
+  }
+}
+
+/**
+ * A request sets a strategy that is not a known one (e.g. `PUT /v1/endpoints/x
+ * {"strategy":"foo"}`): 400, the request is wrong, nothing is stored. (UNKNOWN_STRATEGY, 422, is
+ * a job naming a strategy the worker does not have.)
+ */
+export class InvalidStrategyError extends JitError {
+  constructor(name: string, known: readonly string[]) {
+    super('INVALID_STRATEGY', `unknown strategy "${name}" (known: ${known.join(', ')})`, {
+      strategy: name,
+      known,
+    });
   }
 }

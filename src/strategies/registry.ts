@@ -6,6 +6,7 @@ import { createRtoStrategy } from './rto.ts';
 import { createSeedStrategy } from './seed/strategy.ts';
 import { createSigmaStrategy } from './sigma.ts';
 import type { StrategyFactory, TimeoutStrategy } from './types.ts';
+import { DEFAULT_STRATEGY, NEURAL_STRATEGIES } from './names.ts';
 
 const factories = new Map<string, StrategyFactory>([
   ['sigma', (o) => createSigmaStrategy(o)],
@@ -15,15 +16,12 @@ const factories = new Map<string, StrategyFactory>([
   ['seed', (o) => createSeedStrategy(o)],
 ]);
 
-/** The product's default strategy (chosen from the backtest evidence in docs/strategies.md). */
-export const DEFAULT_STRATEGY = 'adaptive';
-
-/** Strategies too slow to compare by default (neural forecasters). */
-const NEURAL = new Set<string>(['seed']);
+// Declared in names.ts (no imports) so that the CLI's --help and the broker need not load strategies.
+export { DEFAULT_STRATEGY };
 
 /** Every registered strategy a backtest compares when none are named. */
 export function comparableStrategyNames(): string[] {
-  return strategyNames().filter((n) => !NEURAL.has(n));
+  return strategyNames().filter((n) => !NEURAL_STRATEGIES.has(n));
 }
 
 /** Adds (or replaces) a strategy under `name`, for plugins and tests. */

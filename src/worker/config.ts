@@ -1,7 +1,8 @@
-// Worker configuration: one zod schema with defaults and units in names; validated once at start.
+// Worker configuration: one zod schema with defaults and units in names, and its command-line table.
 import { z } from 'zod';
-import { parseConfig } from '../core/config.ts';
-import { DEFAULT_STRATEGY } from '../strategies/registry.ts';
+import { httpUrl, parseConfig, type CliOptionTable } from '../core/config.ts';
+import { sourceNames } from '../sources/registry.ts';
+import { BUILT_IN_STRATEGIES, DEFAULT_STRATEGY } from '../strategies/names.ts';
 
 export const workerConfigSchema = z
   .object({
@@ -9,10 +10,10 @@ export const workerConfigSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     /** Port to listen on; 0 picks a free one. Default 7000 (the original's). */
     port: z.number().int().min(0).max(65535).default(7000),
-    /** Broker base URL. Default http://127.0.0.1:5000. */
-    brokerUrl: z.url().default('http://127.0.0.1:5000'),
-    /** URL the broker reaches this worker at. Default http://<host>:<bound port>. */
-    advertiseUrl: z.url().optional(),
+    /** Broker base URL (http or https, with the scheme). Default http://127.0.0.1:5000. */
+    brokerUrl: httpUrl().default('http://127.0.0.1:5000'),
+    /** URL the broker reaches this worker at (http or https). Default http://<host>:<bound port>. */
+    advertiseUrl: httpUrl().optional(),
     /** Whether to register with the broker at all (off for a stand-alone worker). Default true. */
     register: z.boolean().default(true),
     /** Token the broker asks of workers (sent as a bearer token). Default none. */
@@ -46,3 +47,81 @@ export type WorkerConfigInput = z.input<typeof workerConfigSchema>;
 export function workerConfig(input: WorkerConfigInput = {}): Readonly<WorkerConfig> {
   return parseConfig(workerConfigSchema, input);
 }
+
+/**
+ * The worker's command-line options (`jit worker`) for the keys of its schema; the InfluxDB and
+ * sigma flags come from the tables of those schemas (src/cli/worker-command.ts). The default of
+ * each comes from the schema; `jit worker --help` shows it.
+ */
+export const workerCliOptions: CliOptionTable<WorkerConfigInput> = {
+  host: { env: 'JIT_WORKER_HOST', arg: 'host', help: 'interface to listen on (0.0.0.0 for all)' },
+  port: { env: 'JIT_WORKER_PORT', arg: 'port', help: 'port to listen on (0 = any free port)' },
+  brokerUrl: {
+    flag: '--broker',
+    env: 'JIT_BROKER_URL',
+    arg: 'url',
+    help: 'broker base URL (with $BROKER_IP set and no flag: http://$BROKER_IP:5000)',
+    url: true,
+  },
+  advertiseUrl: {
+    env: 'JIT_ADVERTISE_URL',
+    arg: 'url',
+    help: 'URL the broker reaches this worker at',
+    defaultText: 'http://<host>:<port>',
+    url: true,
+  },
+  register: {
+    env: 'JIT_NO_REGISTER',
+    help: 'do not register with a broker (stand-alone worker); the variable takes 1/true/yes/on or 0/false/no/off',
+    defaultText: 'registers',
+  },
+  workerToken: {
+    env: 'JIT_WORKER_TOKEN',
+    arg: 'token',
+    help: 'token the broker asks of workers',
+    defaultText: 'none',
+    fromFile: true,
+  },
+  heartbeatMs: { env: 'JIT_HEARTBEAT_MS', unit: 'ms', help: 'heartbeat period' },
+  concurrency: {
+    env: 'JIT_WORKER_CONCURRENCY',
+    arg: 'n',
+    help: 'jobs this worker takes at once (announced to the broker)',
+  },
+  maxBatch: {
+    env: 'JIT_MAX_BATCH',
+    arg: 'n',
+    help: 'jobs this worker takes in one call, POST /v1/compute/batch (announced to the broker)',
+  },
+  source: {
+    env: 'JIT_SOURCE',
+    arg: 'name',
+    help: `latency source: ${sourceNames().join('|')}`,
+    // Chosen at start from the other options (see worker-command.ts), not a fixed default.
+    defaultText: 'influxdb when an InfluxDB URL is set, else seed-sample',
+  },
+  strategy: {
+    env: 'JIT_STRATEGY',
+    arg: 'name',
+    help: `default strategy: ${BUILT_IN_STRATEGIES.join('|')}`,
+  },
+  alpha: {
+    env: 'JIT_ALPHA',
+    arg: 'rate',
+    help: 'target false-timeout rate when a job names none (0..1)',
+  },
+  windowHours: {
+    env: 'JIT_WINDOW_HOURS',
+    arg: 'h',
+    unit: 'hours',
+    help: 'how far back the window reaches',
+  },
+  windowLimit: { env: 'JIT_WINDOW_LIMIT', arg: 'n', help: 'most recent durations kept per window' },
+  sourceOptions: null,
+  strategyOptions: {
+    env: 'JIT_STRATEGY_OPTIONS',
+    arg: 'json',
+    help: 'options per strategy, e.g. {"adaptive":{"gamma":0.01}}',
+    defaultText: 'none',
+  },
+};

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command, Option } from 'commander';
 import { parse, parseAllDocuments } from 'yaml';
+import { demoCommand } from '../../src/cli/demo-command.ts';
 import { buildCli } from '../../src/cli/main.ts';
 import { REPO_ROOT } from '../helpers/processes.ts';
 
@@ -15,7 +16,8 @@ export function repoFile(path: string): string {
 
 // ---- the CLI ---------------------------------------------------------------------------------
 
-const cli = buildCli();
+// With the real demo command (`jit` itself loads it only when it runs it), for its options.
+const cli = buildCli(demoCommand());
 
 export function jitCommand(name: string): Command | undefined {
   return cli.commands.find((c) => c.name() === name);

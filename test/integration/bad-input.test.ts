@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { brokerConfig } from '../../src/broker/config.ts';
+import { killAll, runJit, spawnJit } from '../helpers/processes.ts';
 import { startBroker, type RunningBroker } from '../../src/broker/run.ts';
 import { workerConfig } from '../../src/worker/config.ts';
 import { startWorker, type RunningWorker } from '../../src/worker/run.ts';
@@ -36,6 +37,7 @@ before(async () => {
 });
 
 after(async () => {
+  await killAll();
   await worker.close();
   await broker.close();
   rmSync(dir, { recursive: true, force: true });
@@ -306,5 +308,126 @@ describe('worker: bad input', () => {
     const res = await fetch(`${worker.url}/computetimeout?url=customer`);
     assert.equal(res.status, 200);
     assert.equal(Math.round(Number(await res.text())), 4442);
+  });
+});
+
+describe('broker: an unknown strategy is refused where it enters', () => {
+  it('PUT /v1/endpoints/:name {"strategy":"foo"} → 400 naming it and the known ones; nothing stored', async () => {
+    const before = broker.store.get('customer');
+    const r = await call(
+      `${broker.url}/v1/endpoints/customer`,
+      jsonInit('PUT', '{"strategy":"foo","alpha":0.01}'),
+    );
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error?.code, 'INVALID_STRATEGY');
+    assert.equal(
+      r.json.error?.message,
+      'unknown strategy "foo" (known: sigma, quantile, rto, adaptive, seed)',
+    );
+    assert.deepEqual((r.json.error as { details?: unknown }).details, {
+      strategy: 'foo',
+      known: ['sigma', 'quantile', 'rto', 'adaptive', 'seed'],
+    });
+    assert.deepEqual(broker.store.get('customer'), before);
+    const added = await call(
+      `${broker.url}/v1/endpoints/added`,
+      jsonInit('PUT', '{"strategy":"nope"}'),
+    );
+    assert.equal(added.status, 400);
+    assert.equal(broker.store.get('added'), undefined, 'no endpoint was added');
+  });
+
+  it('accepts every known name, seed included', async () => {
+    const r = await call(
+      `${broker.url}/v1/endpoints/seeded`,
+      jsonInit('PUT', '{"strategy":"seed"}'),
+    );
+    assert.equal(r.status, 201);
+    assert.equal(
+      (await fetch(`${broker.url}/v1/endpoints/seeded`, { method: 'DELETE' })).status,
+      204,
+    );
+  });
+});
+
+describe('command line: bad configuration is refused at start, every problem at once', () => {
+  const noStack = (text: string) => assert.doesNotMatch(text, /^\s+at /m, 'no stack trace');
+
+  it('jit broker --strategy foo exits 2 with one line listing the known names', async () => {
+    const r = await runJit(['broker', '--port', '0', '--strategy', 'foo']);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /^ {2}- --strategy \(strategy\): unknown strategy "foo" \(known: sigma, quantile, rto, adaptive, seed\)$/m,
+    );
+    noStack(r.stderr);
+    assert.doesNotMatch(r.stdout, /listening on/);
+  });
+
+  it('jit worker: unknown strategy and URLs without a scheme, each naming its flag and the fix', async () => {
+    const r = await runJit(
+      [
+        'worker',
+        '--port',
+        '0',
+        '--strategy',
+        'foo',
+        '--influx-url',
+        'localhost:18086',
+        '--broker',
+        'localhost:5000',
+      ],
+      { env: { JIT_ADVERTISE_URL: '10.1.2.3:7000' } },
+    );
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    const problems = r.stderr.split('\n').filter((l) => l.startsWith('  - '));
+    assert.deepEqual(problems.sort(), [
+      '  - --advertise-url (advertiseUrl): "10.1.2.3:7000" has no scheme: did you mean http://10.1.2.3:7000?',
+      '  - --broker (brokerUrl): "localhost:5000" has no scheme: did you mean http://localhost:5000?',
+      '  - --influx-url (url): "localhost:18086" has no scheme: did you mean http://localhost:18086?',
+      '  - --strategy (strategy): unknown strategy "foo" (known: sigma, quantile, rto, adaptive, seed)',
+    ]);
+    noStack(r.stderr);
+  });
+
+  it('a switch variable that is not yes/no is a config error', async () => {
+    const r = await runJit(['worker', '--port', '0'], { env: { JIT_NO_REGISTER: 'maybe' } });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /--no-register \(JIT_NO_REGISTER="maybe"\): not a yes\/no value/);
+  });
+
+  it('JIT_NO_REGISTER=0 and =false register; =1 does not', async () => {
+    const b = await spawnJit(['broker', '--port', '0', '--endpoints', join(dir, 'none.config')]);
+    const env = (v: string) => ({ env: { JIT_NO_REGISTER: v, JIT_BROKER_URL: b.url } });
+    const alone = await spawnJit(['worker', '--port', '0'], env('1'));
+    const zero = await spawnJit(['worker', '--port', '0'], env('0'));
+    const no = await spawnJit(['worker', '--port', '0'], env('false'));
+    let urls: string[] = [];
+    for (let i = 0; i < 200 && urls.length < 2; i++) {
+      const list = (await call(`${b.url}/v1/workers`)).json.workers as { url: string }[];
+      urls = list.map((w) => w.url);
+      if (urls.length < 2) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(urls.sort(), [zero.url, no.url].sort());
+    assert.doesNotMatch(alone.logs(), /registered with broker/);
+    await Promise.all([alone.kill(), zero.kill(), no.kill()]);
+    await b.kill();
+  });
+
+  it('JIT_BACKTEST_QUIET=0 still prints the tables; JIT_BACKTEST_CENSOR=maybe is refused', async () => {
+    const input = join(dir, 'spans.csv');
+    const lines = ['timestamp_ns,endpoint,duration_ns'];
+    for (let i = 0; i < 400; i++) lines.push(`${1e18 + i * 1e9},e,${(5 + (i % 7)) * 1e6}`);
+    writeFileSync(input, `${lines.join('\n')}\n`);
+    const args = ['backtest', '--input', input, '--strategies', 'quantile'];
+    const loud = await runJit(args, { env: { JIT_BACKTEST_QUIET: '0' } });
+    assert.equal(loud.code, 0, loud.stderr);
+    assert.match(loud.stdout, /quantile/);
+    const quiet = await runJit(args, { env: { JIT_BACKTEST_QUIET: 'yes' } });
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stdout, '');
+    const bad = await runJit(args, { env: { JIT_BACKTEST_CENSOR: 'maybe' } });
+    assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+    assert.match(bad.stderr, /--censor \(JIT_BACKTEST_CENSOR="maybe"\): not a yes\/no value/);
   });
 });

@@ -67,3 +67,58 @@ describe('bin/jit.js', () => {
     assert.equal(run({ JIT_FROM_SOURCE: '1' }), 'src v2 broker --port 0');
   });
 });
+
+describe('the CLI module graph', () => {
+  it('builds every command and its --help without loading the servers, SQLite, pools or tfjs', () => {
+    // A resolve hook (it runs in the loader thread) reports each resolved URL over a port; the
+    // child builds the program, renders every command's help (defaults included) and prints the
+    // packages it loaded.
+    const hook = [
+      'let port;',
+      'export function initialize(data) { port = data.port; }',
+      'export async function resolve(s, c, next) {',
+      '  const r = await next(s, c);',
+      '  port.postMessage(r.url);',
+      '  return r;',
+      '}',
+    ].join('\n');
+    const script = `
+      import { register } from 'node:module';
+      import { MessageChannel } from 'node:worker_threads';
+      const { port1, port2 } = new MessageChannel();
+      const urls = [];
+      port1.on('message', (u) => urls.push(u));
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}), {
+        data: { port: port2 },
+        transferList: [port2],
+      });
+      const { buildCli } = await import('./src/cli/main.ts');
+      const cli = buildCli();
+      cli.helpInformation();
+      for (const c of cli.commands) c.helpInformation();
+      await new Promise((r) => setTimeout(r, 200)); // the last messages from the loader thread
+      port1.close();
+      const pkgs = new Set();
+      for (const u of urls) {
+        if (!u.includes('/node_modules/')) continue;
+        const parts = u.split('/node_modules/').pop().split('/');
+        pkgs.add(parts[0].startsWith('@') ? parts[0] + '/' + parts[1] : parts[0]);
+      }
+      process.stdout.write(JSON.stringify({ pkgs: [...pkgs].sort(), commands: cli.commands.map((c) => c.name()) }));
+    `;
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: REPO,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_TEST_CONTEXT: '' },
+      }),
+    ) as { pkgs: string[]; commands: string[] };
+    assert.deepEqual(out.commands, ['broker', 'worker', 'demo', 'backtest']);
+    // The hook works: the CLI's own dependencies are seen.
+    assert.ok(out.pkgs.includes('commander') && out.pkgs.includes('zod'), out.pkgs.join(' '));
+    const heavy = out.pkgs.filter((p) =>
+      /^(fastify|@fastify\/|better-sqlite3|prom-client|piscina|pino|@tensorflow\/)/.test(p),
+    );
+    assert.deepEqual(heavy, [], `loaded to build the CLI: ${out.pkgs.join(', ')}`);
+  });
+});

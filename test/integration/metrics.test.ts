@@ -86,9 +86,11 @@ describe('broker and worker /metrics after real cycles', () => {
       'customer | strategy=sigma',
       'order | strategy=quantile',
       'weird "name" \\ {x}',
-      'ghost | strategy=no-such-strategy',
       'down | strategy=sigma',
     ]);
+    // An endpoint whose strategy no worker has. The list file and the API refuse such names now,
+    // so it is put in the store directly, as a store written before that check would hold it.
+    broker.store.upsertEndpoint({ name: 'ghost', options: { strategy: 'no-such-strategy' } });
     worker = await startWorker(
       workerConfig({ port: 0, brokerUrl: broker.url, heartbeatMs: 60_000, concurrency: 2 }),
       { logger: false, source },

@@ -192,10 +192,13 @@ describe('broker OpenAPI document', () => {
 
   before(async () => {
     const endpointsFile = join(dir, 'endpoints.config');
-    writeFileSync(endpointsFile, 'customer | strategy=sigma\nnever-computed | strategy=nope\n');
+    writeFileSync(endpointsFile, 'customer | strategy=sigma\n');
     broker = buildBroker(brokerConfig({ port: 0, endpointsFile, cyclePauseMs: 600_000 }), {
       logger: false,
     });
+    // Never computed: no worker has its strategy. The list file refuses such a name, so it is
+    // put in the store directly.
+    broker.store.upsertEndpoint({ name: 'never-computed', options: { strategy: 'nope' } });
     routes = collectRoutes(broker.app);
     await broker.app.listen({ host: '127.0.0.1', port: 0 });
     url = localUrl(broker.app, '127.0.0.1');
