@@ -1,16 +1,20 @@
-// The broker's cycle: the time it allows a worker call, and how it stores a value (placeholders).
+// The broker's cycle: the time it allows a worker call, how it stores a value (placeholders), how it reports the list.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import pino from 'pino';
 import type { LatencySource } from '../sources/types.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import { Computer } from '../worker/compute.ts';
 import { workerConfig } from '../worker/config.ts';
 import { brokerConfig } from './config.ts';
-import { callTimeoutFor, recordComputation } from './cycle.ts';
+import { callTimeoutFor, CycleRunner, recordComputation } from './cycle.ts';
 import { callWorker, type WorkerReply } from './worker-client.ts';
-import type { WorkerRecord } from './worker-registry.ts';
+import { WorkerRegistry, type WorkerRecord } from './worker-registry.ts';
 
 const config = brokerConfig({ callTimeoutMs: 30_000 });
 const worker = (maxJobMs: number | undefined) => ({ maxJobMs }) as WorkerRecord;
@@ -132,5 +136,41 @@ describe('recordComputation: placeholders are not damped against', () => {
     const s = store();
     assert.equal(recordComputation(s, config, 'gone', reply(5), 'w1', at), false);
     assert.equal(s.get('gone'), undefined);
+  });
+});
+
+describe('CycleRunner and the endpoint list', () => {
+  it('logs a rejected line once, not every cycle, and again after it was fixed and broken again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jit-cycle-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'endpoints.config');
+    const warnings: string[] = [];
+    const log = pino(
+      { level: 'warn' },
+      { write: (line: string) => warnings.push((JSON.parse(line) as { msg: string }).msg) },
+    );
+    const cfg = brokerConfig({ endpointsFile: file });
+    const runner = new CycleRunner({
+      config: cfg,
+      store: new MemoryStore(),
+      registry: new WorkerRegistry({
+        leaseMs: cfg.leaseMs,
+        legacyLeaseMs: cfg.legacyLeaseMs,
+        defaultConcurrency: cfg.concurrency,
+        maxWorkers: cfg.maxWorkers,
+      }),
+      log,
+    });
+    const ignored = () => warnings.filter((m) => m.startsWith('ignored line of the endpoint list'));
+    writeFileSync(file, 'customer\nshipping |\n');
+    await runner.runCycle();
+    await runner.runCycle();
+    await runner.runCycle();
+    assert.equal(ignored().length, 1, warnings.join('\n'));
+    writeFileSync(file, 'customer\nshipping\n');
+    await runner.runCycle();
+    writeFileSync(file, 'customer\nshipping |\n');
+    await runner.runCycle();
+    assert.equal(ignored().length, 2, warnings.join('\n'));
   });
 });

@@ -25,6 +25,8 @@ export class CycleRunner {
   private running: Promise<CycleSummary> | undefined;
   private stopped = true;
   private count = 0;
+  /** Rejected lines of the endpoint list already logged: each is said once, not every cycle. */
+  private reportedLines = new Set<string>();
   /** The last finished cycle. */
   last: CycleSummary | undefined;
   /** The most recent finished cycles, oldest first (at most RECENT_CYCLES). */
@@ -83,12 +85,18 @@ export class CycleRunner {
     const cycle = ++this.count;
     try {
       const list = await readEndpointList(config.endpointsFile);
+      const rejected = new Set<string>();
       for (const r of list.rejected) {
+        const key = `${r.line}\u0000${r.text}\u0000${r.reason}`;
+        rejected.add(key);
+        if (this.reportedLines.has(key)) continue;
         log.warn(
           { file: config.endpointsFile, line: r.line, text: r.text },
-          `ignored endpoint name: ${r.reason}`,
+          `ignored line of the endpoint list: ${r.reason}`,
         );
       }
+      // A line fixed and broken again is said again.
+      this.reportedLines = rejected;
       let entries = list.entries;
       if (entries.length > config.maxEndpoints) {
         log.error(
