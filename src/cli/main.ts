@@ -52,7 +52,14 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(2);
     }
     if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
-      process.stderr.write(`jit: cannot listen: ${e.message}\n`);
+      // What to do about it, in the same line: a taken port is the usual first-run trap.
+      const hint =
+        e.code === 'EADDRINUSE'
+          ? '; choose another with --port (or its JIT_ variable, see --help)'
+          : e.code === 'EADDRNOTAVAIL'
+            ? '; check --host'
+            : '';
+      process.stderr.write(`jit: cannot listen: ${e.message}${hint}\n`);
       process.exit(2);
     }
     throw err;

@@ -1,6 +1,7 @@
 // Hostile and malformed input to the broker and worker: clear 4xx JSON, no crash, nothing changed.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -352,6 +353,20 @@ describe('broker: an unknown strategy is refused where it enters', () => {
 
 describe('command line: bad configuration is refused at start, every problem at once', () => {
   const noStack = (text: string) => assert.doesNotMatch(text, /^\s+at /m, 'no stack trace');
+
+  it('a taken port: jit broker exits 2 and says to choose another with --port', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = String((taken.address() as AddressInfo).port);
+      const r = await runJit(['broker', '--port', port, '--store', ':memory:']);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /^jit: cannot listen: .*EADDRINUSE.*choose another with --port/m);
+      noStack(r.stderr);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
 
   it('jit broker --strategy foo exits 2 with one line listing the known names', async () => {
     const r = await runJit(['broker', '--port', '0', '--strategy', 'foo']);
