@@ -66,7 +66,10 @@ export const workerRouteDocs = once((): RouteDocs => {
       tags: ['operations'],
       response: {
         200: schemaOf(workerReadySchema, { description: 'Ready.' }),
-        503: schemaOf(workerReadySchema, { description: 'The source does not answer.' }),
+        503: schemaOf(workerReadySchema, {
+          description:
+            'The source does not answer (unreachable, refused, or the database is missing): the worker does not register until it does.',
+        }),
       },
     },
     'GET /metrics': {
