@@ -1,0 +1,37 @@
+// The SpanWindows seam: per-endpoint bounded windows of span durations that the OTLP receiver fills.
+
+/** One span as a window keeps it. */
+export interface WindowEntry {
+  endpoint: string;
+  /** Span start, epoch ms. */
+  startMs: number;
+  /** Span duration, ms (> 0, finite). */
+  durationMs: number;
+  /** The span's status was ERROR (a failed call, not only a slow one). */
+  failed: boolean;
+}
+
+/** An endpoint's window as read: oldest first, same length arrays. */
+export interface WindowRead {
+  durationsMs: number[];
+  /** Start time (epoch ms) of each span. */
+  timestampsMs: number[];
+  /** Whether each span's status was ERROR. */
+  failed: boolean[];
+}
+
+export interface SpanWindows {
+  /**
+   * Adds the entries (any endpoints, any order of arrival); answers once they are durable, so an
+   * acknowledged export is never lost. Each endpoint keeps at most its `limit` most recent entries
+   * (by start time) and none older than `maxAgeMs`.
+   */
+  append(entries: readonly WindowEntry[]): Promise<void>;
+  /** The endpoint's most recent entries (at most `limit`) that started at or after `sinceMs`. */
+  read(endpoint: string, opts: { limit: number; sinceMs: number }): WindowRead;
+  /** Endpoints with at least one entry. */
+  endpoints(): string[];
+  /** Drops an endpoint's window; answers whether it had one. */
+  remove(endpoint: string): Promise<boolean>;
+  close(): Promise<void>;
+}
