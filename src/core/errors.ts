@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   SOURCE_DATABASE_NOT_FOUND: 503,
   PORT_IN_USE: 500,
   INVALID_STRATEGY: 400,
+  OTLP_UNDECODABLE: 400,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -301,6 +302,20 @@ export class InvalidStrategyError extends JitError {
     super('INVALID_STRATEGY', `unknown strategy "${name}" (known: ${known.join(', ')})`, {
       strategy: name,
       known,
+    });
+  }
+}
+
+/**
+ * An OTLP export request whose body cannot be decoded at all (truncated or malformed protobuf,
+ * JSON that does not parse or whose envelope has the wrong shape): 400, nothing from it is used.
+ * `path` says where decoding stopped (e.g. `resourceSpans[0].scopeSpans`, or `byte 118`).
+ */
+export class OtlpDecodeError extends JitError {
+  constructor(encoding: 'protobuf' | 'json', path: string, reason: string) {
+    super('OTLP_UNDECODABLE', `undecodable OTLP ${encoding} body at ${path}: ${reason}`, {
+      encoding,
+      path,
     });
   }
 }
