@@ -258,6 +258,41 @@ describe('names are always valid endpoint names', () => {
     assert.equal(templated(span('internal', 'n', { x: '{span.kind}' })), '{span.kind} n');
   });
 
+  it('random text: valid, no double spaces, and cleaning twice changes nothing', () => {
+    const pool = [
+      'a',
+      'Z',
+      ' ',
+      '  ',
+      '\t',
+      '\n',
+      '\u00a0',
+      '\u0085',
+      '\u2028',
+      '😀',
+      '\ud83d',
+      '\udc00',
+      '\u0000',
+      '/',
+      '{',
+    ];
+    let seed = 11;
+    const rnd = (n: number): number => (
+      (seed = (seed * 1103515245 + 12345) & 0x7fffffff),
+      seed % n
+    );
+    for (let i = 0; i < 5000; i++) {
+      let raw = '';
+      const len = rnd(i % 50 === 0 ? 700 : 12);
+      for (let k = 0; k < len; k++) raw += pool[rnd(pool.length)];
+      const once = sanitizeEndpointName(raw);
+      if (once === undefined) continue;
+      assert.equal(endpointNameProblem(once), undefined, JSON.stringify(raw));
+      assert.ok(!/\s\s|[^\S ]/.test(once), JSON.stringify(once));
+      assert.equal(sanitizeEndpointName(once), once, JSON.stringify(raw));
+    }
+  });
+
   it('templatePath replaces only id-like segments', () => {
     assert.equal(
       templatePath('/v2/users/123/files/abcdef0123456789abcd'),
