@@ -119,6 +119,17 @@ export function spanWindowsConformance(
       await w.close();
     });
 
+    it('does not keep an entry that starts more than an hour ahead (a wrong clock)', async () => {
+      const w = make({ now: () => T0 });
+      await w.append([
+        entry('a', T0 - 1000, 1),
+        entry('a', T0 + 2 * HOUR, 2),
+        entry('a', T0 + 59 * 60_000, 3),
+      ]);
+      assert.deepEqual(w.read('a', ALL).durationsMs, [1, 3]);
+      await w.close();
+    });
+
     it('keeps whole-ms start times exactly and durations to float32 precision (~7 digits)', async () => {
       const w = make({ now: () => T0 });
       const durations = [0.001, 0.123456, 1.5, 123.456789, 9999.999, 60_000.5, 3_600_000.25];
