@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreSchemaTooNewError, StoreUnavailableError } from '../core/errors.ts';
+import { JitError, StoreSchemaTooNewError, StoreUnavailableError } from '../core/errors.ts';
 import type { Migration } from './sqlite-store.ts';
 import { MemorySpanWindows, type MemorySpanWindowsOptions } from './span-windows-memory.ts';
 import type { WindowEntry } from './span-window-types.ts';
@@ -226,9 +226,7 @@ export class SqliteSpanWindows extends MemorySpanWindows {
       }
       return Promise.resolve();
     } catch (err) {
-      return Promise.reject(
-        err instanceof Error ? err : new StoreUnavailableError(this.path, String(err)),
-      );
+      return Promise.reject(this.failure(err));
     }
   }
 
@@ -243,9 +241,7 @@ export class SqliteSpanWindows extends MemorySpanWindows {
       this.dirty.delete(endpoint);
       return Promise.resolve(this.drop(endpoint));
     } catch (err) {
-      return Promise.reject(
-        err instanceof Error ? err : new StoreUnavailableError(this.path, String(err)),
-      );
+      return Promise.reject(this.failure(err));
     }
   }
 
@@ -299,6 +295,15 @@ export class SqliteSpanWindows extends MemorySpanWindows {
     if (this.timer) clearInterval(this.timer);
     if (this.db.open) this.db.close();
     return Promise.resolve();
+  }
+
+  /**
+   * What an append or remove rejects with: our typed errors as they are, anything from SQLite
+   * (disk full, I/O error, a closed file) as `StoreUnavailableError`. Nothing was changed.
+   */
+  private failure(err: unknown): Error {
+    if (err instanceof JitError) return err;
+    return new StoreUnavailableError(this.path, `writing failed: ${describe(err)}`);
   }
 
   /** The database file (for messages). */

@@ -135,6 +135,18 @@ describe('SqliteSpanWindows', () => {
     await c.close();
   });
 
+  it('an append to a closed file rejects with StoreUnavailableError and changes nothing', async () => {
+    const w = new SqliteSpanWindows({
+      path: join(dir, 'closed.db'),
+      now: () => T0,
+      compactEveryMs: 0,
+    });
+    await w.append([entry('a', T0 - 2, 1)]);
+    await w.close();
+    await assert.rejects(w.append([entry('a', T0 - 1, 2)]), StoreUnavailableError);
+    assert.deepEqual(w.read('a', ALL).durationsMs, [1]);
+  });
+
   it('refuses a file another instance holds, with a clear error', async () => {
     const path = join(dir, 'locked.db');
     const a = new SqliteSpanWindows({ path, compactEveryMs: 0 });
