@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   PORT_IN_USE: 500,
   INVALID_STRATEGY: 400,
   OTLP_UNDECODABLE: 400,
+  INVALID_WINDOW_ENTRY: 400,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -317,5 +318,15 @@ export class OtlpDecodeError extends JitError {
       encoding,
       path,
     });
+  }
+}
+
+/**
+ * A span handed to the span windows that no window can keep (no endpoint, a start time or a
+ * duration that is not a finite positive number). Nothing of that append was kept.
+ */
+export class InvalidWindowEntryError extends JitError {
+  constructor(reason: string) {
+    super('INVALID_WINDOW_ENTRY', `invalid span window entry: ${reason}`);
   }
 }
