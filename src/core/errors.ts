@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   OTLP_UNSUPPORTED_MEDIA_TYPE: 415,
   OTLP_OVERLOADED: 503,
   OTLP_RECEIVER_OFF: 404,
+  OTLP_UNDECODABLE: 400,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -352,5 +353,19 @@ export class OtlpReceiverOffError extends JitError {
       'OTLP_RECEIVER_OFF',
       'this broker keeps no span windows: its OTLP receiver is off (start it with --otlp-port)',
     );
+  }
+}
+
+/**
+ * An OTLP export request whose body cannot be decoded at all (truncated or malformed protobuf,
+ * JSON that does not parse or whose envelope has the wrong shape): 400, nothing from it is used.
+ * `path` says where decoding stopped (e.g. `resourceSpans[0].scopeSpans`, or `byte 118`).
+ */
+export class OtlpDecodeError extends JitError {
+  constructor(encoding: 'protobuf' | 'json', path: string, reason: string) {
+    super('OTLP_UNDECODABLE', `undecodable OTLP ${encoding} body at ${path}: ${reason}`, {
+      encoding,
+      path,
+    });
   }
 }
