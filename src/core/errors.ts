@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   OTLP_OVERLOADED: 503,
   OTLP_RECEIVER_OFF: 404,
   OTLP_UNDECODABLE: 400,
+  INVALID_WINDOW_ENTRY: 400,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -367,5 +368,15 @@ export class OtlpDecodeError extends JitError {
       encoding,
       path,
     });
+  }
+}
+
+/**
+ * A span handed to the span windows that no window can keep (no endpoint, a start time or a
+ * duration that is not a finite positive number). Nothing of that append was kept.
+ */
+export class InvalidWindowEntryError extends JitError {
+  constructor(reason: string) {
+    super('INVALID_WINDOW_ENTRY', `invalid span window entry: ${reason}`);
   }
 }
