@@ -4,6 +4,7 @@ import { parseConfig, type CliOptionTable } from '../core/config.ts';
 import { DEFAULT_SERVING } from '../core/serving.ts';
 import { strategyNameProblem } from '../strategies/names.ts';
 import { patternProblem } from '../otlp/patterns.ts';
+import { compileNaming } from '../otlp/naming.ts';
 
 const token = () => z.string().min(16, 'tokens must have at least 16 characters').optional();
 
@@ -134,6 +135,23 @@ export const brokerConfigSchema = z
     otlpAllow: patterns(),
     /** Endpoints whose names match one of these are never discovered. Default none. */
     otlpDeny: patterns(),
+    /**
+     * Endpoint-name templates per span kind, replacing the default rules for that kind (see
+     * docs/otlp.md), e.g. `{"server": "{service.name} {http.route|span.name}"}`. Default none.
+     */
+    otlpNameTemplates: z
+      .partialRecord(
+        z.enum(['unspecified', 'internal', 'server', 'client', 'producer', 'consumer']),
+        z.string().min(1),
+      )
+      .superRefine((templates, ctx) => {
+        try {
+          compileNaming({ templates });
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      })
+      .default({}),
     /** Most recent spans kept per endpoint window. Default 5000 (as the InfluxDB source reads). */
     otlpWindowLimit: z.number().int().positive().max(1_000_000).default(5000),
     /** Spans older than this leave the windows; a discovered endpoint without any is dropped. Default 48 (h). */
@@ -341,6 +359,12 @@ export const brokerCliOptions: CliOptionTable<BrokerConfigInput> = {
     arg: 'patterns',
     help: 'never discover endpoints matching one of these (as --otlp-allow)',
     defaultText: 'none',
+  },
+  otlpNameTemplates: {
+    env: 'JIT_OTLP_NAME_TEMPLATES',
+    arg: 'json',
+    help: 'endpoint-name templates per span kind, e.g. {"server":"{service.name} {http.route}"}',
+    defaultText: 'the default rules',
   },
   otlpWindowLimit: {
     env: 'JIT_OTLP_WINDOW_LIMIT',

@@ -26,6 +26,8 @@ export interface IngestResult {
   rejected: number;
   /** Why, in English ('' when none were rejected): `partialSuccess.errorMessage`. */
   errorMessage: string;
+  /** Spans the naming rules name no endpoint for (accepted, not kept). */
+  ignored: number;
   /** Endpoints this export added to the list. */
   discovered: string[];
 }
@@ -79,10 +81,14 @@ export class Ingest {
     const rejections = new Rejections();
     rejections.add(decoded.rejectedReason || 'unusable span', decoded.rejected);
     const named: { name: string; span: ReceivedSpan }[] = [];
+    let ignored = 0;
     for (const span of decoded.spans) {
       const name = this.opts.name(span);
       if (name === undefined) {
-        rejections.add('the naming rules give it no endpoint name');
+        // Not a call of an endpoint (an INTERNAL span, say): accepted and not kept, as the
+        // spec's receivers may drop what they do not use; rejecting them would make every
+        // SDK log a warning per batch.
+        ignored++;
         continue;
       }
       const problem = endpointNameProblem(name);
@@ -124,6 +130,7 @@ export class Ingest {
       accepted: entries.length,
       rejected: rejections.total,
       errorMessage: rejections.message(),
+      ignored,
       discovered,
     };
   }
