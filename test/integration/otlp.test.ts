@@ -396,6 +396,49 @@ describe('OTLP receiver: raw requests (curl-equivalent) and bad input', () => {
     assert.deepEqual(b.otlp?.windows.endpoints(), ['svc GET /users/{id}']);
   });
 
+  it('many distinct span names: the list stops at --max-endpoints, the rest is rejected with the reason', async () => {
+    const b = await broker({ maxEndpoints: 100 });
+    const t = nowNs();
+    const doc = specDocument('many', []);
+    const spans = doc.resourceSpans[0]!.scopeSpans[0]!.spans as Record<string, unknown>[];
+    for (let i = 0; i < 5000; i++) {
+      spans.push({
+        name: `op-${i}`,
+        kind: 2,
+        startTimeUnixNano: String(t),
+        endTimeUnixNano: String(t + 1_000_000n),
+        attributes: [{ key: 'http.route', value: { stringValue: `/n/x${i}` } }],
+      });
+    }
+    const r = await post(b, JSON.stringify(doc), JSON_CT);
+    assert.equal(r.status, 200);
+    const body = JSON.parse(r.text) as {
+      partialSuccess: { rejectedSpans: string; errorMessage: string };
+    };
+    assert.equal(body.partialSuccess.rejectedSpans, '4900');
+    assert.match(
+      body.partialSuccess.errorMessage,
+      /^4900 spans: its endpoint is not discovered: beyond --max-endpoints \(100\)/,
+    );
+    assert.ok(body.partialSuccess.errorMessage.length <= 1024);
+    assert.equal(b.store.size, 100);
+    assert.equal(b.otlp?.windows.endpoints().length, 100);
+  });
+
+  it('a huge attribute value becomes at most a 512-character name, never more', async () => {
+    const b = await broker();
+    const t = nowNs();
+    const doc = specDocument('huge', [{ name: 'x', startNs: t, endNs: t + 3_000_000n }]);
+    const span = doc.resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
+    span.attributes[1]!.value.stringValue = `/${'a'.repeat(1_000_000)}`;
+    const r = await post(b, JSON.stringify(doc), JSON_CT);
+    assert.equal(r.status, 200, r.text);
+    const names = b.store.list().map((e) => e.name);
+    assert.equal(names.length, 1);
+    assert.ok((names[0] ?? '').length <= 512);
+    assert.ok(names[0]?.startsWith('huge GET /aaa'));
+  });
+
   it('64-bit times as JSON numbers are read (the proto3 JSON mapping accepts both)', async () => {
     const b = await broker();
     const t = Date.now() - 5000;
