@@ -70,6 +70,7 @@ export function buildOtlp(
     },
     name: compileNaming(naming),
     attributeKeys: namingAttributeKeys(naming),
+    maxAgeMs,
   });
   const host = config.otlpHost ?? config.host;
   const port = config.otlpPort;

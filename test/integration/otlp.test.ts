@@ -277,17 +277,19 @@ describe('OTLP receiver: raw requests (curl-equivalent) and bad input', () => {
   it('a span that cannot be used is counted in partialSuccess, the rest kept', async () => {
     const b = await broker();
     const t = nowNs();
+    const old = t - 49n * 3_600_000_000_000n;
     const doc = specDocument('users', [
       { name: 'ok', startNs: t, endNs: t + 5_000_000n },
       { name: 'backwards', startNs: t, endNs: t - 5_000_000n },
+      { name: 'too old', startNs: old, endNs: old + 5_000_000n },
     ]);
     const r = await post(b, JSON.stringify(doc), JSON_CT);
     assert.equal(r.status, 200);
     const body = JSON.parse(r.text) as {
       partialSuccess: { rejectedSpans: string; errorMessage: string };
     };
-    assert.equal(body.partialSuccess.rejectedSpans, '1');
-    assert.ok(body.partialSuccess.errorMessage.length > 0);
+    assert.equal(body.partialSuccess.rejectedSpans, '2');
+    assert.match(body.partialSuccess.errorMessage, /started before the window/);
     assert.deepEqual(
       b.otlp?.windows.read('users GET /users/{id}', { limit: 10, sinceMs: 0 }).durationsMs,
       [5],
