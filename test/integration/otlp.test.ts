@@ -296,7 +296,7 @@ describe('OTLP receiver: raw requests (curl-equivalent) and bad input', () => {
     );
   });
 
-  it('--max-endpoints and --otlp-deny: spans of refused endpoints are rejected with a reason (protobuf answer)', async () => {
+  it('--max-endpoints and --otlp-deny: spans of refused endpoints are rejected with a reason', async () => {
     writeFileSync(join(dir, 'one.config'), 'listed\n');
     const b = await broker({
       maxEndpoints: 2,
@@ -327,6 +327,44 @@ describe('OTLP receiver: raw requests (curl-equivalent) and bad input', () => {
     // The file sync keeps the discovered endpoint.
     await b.cycles.runCycle();
     assert.equal(b.store.get('a GET /users/{id}')?.origin, 'otlp');
+  });
+
+  it('a protobuf export gets a protobuf ExportTraceServiceResponse the SDK itself decodes', async () => {
+    const b = await broker({ otlpDeny: ['svc GET /deny*'] });
+    const { ProtobufTraceSerializer } = await import('@opentelemetry/otlp-transformer');
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'svc' }),
+    });
+    const tracer = provider.getTracer('t');
+    const spans = ['/keep', '/deny-me'].map((route) => {
+      const span = tracer.startSpan(`GET ${route}`, {
+        kind: SpanKind.SERVER,
+        attributes: { 'http.request.method': 'GET', 'http.route': route },
+      });
+      span.end();
+      return span as never;
+    });
+    const r = await post(
+      b,
+      ProtobufTraceSerializer.serializeRequest(spans) ?? new Uint8Array(),
+      PROTO_CT,
+    );
+    assert.equal(r.status, 200);
+    assert.equal(r.type, 'application/x-protobuf');
+    const answer = ProtobufTraceSerializer.deserializeResponse(r.bytes) as {
+      partialSuccess?: { rejectedSpans?: unknown; errorMessage?: string };
+    };
+    assert.equal(Number(answer.partialSuccess?.rejectedSpans), 1);
+    assert.match(answer.partialSuccess?.errorMessage ?? '', /otlp-deny.*svc GET \/deny-me/);
+    assert.deepEqual(b.otlp?.windows.endpoints(), ['svc GET /keep']);
+    // Full success: an empty message.
+    const ok = await post(
+      b,
+      ProtobufTraceSerializer.serializeRequest([spans[0]!]) ?? new Uint8Array(),
+      PROTO_CT,
+    );
+    assert.equal(ok.status, 200);
+    assert.equal(ok.bytes.length, 0);
   });
 
   it('bad input: each gets its OTLP answer, nothing is stored, the broker stays up', async () => {
