@@ -434,6 +434,10 @@ describe('OTLP receiver: raw requests (curl-equivalent) and bad input', () => {
     r = await post(b, good, { ...JSON_CT, ...auth });
     assert.equal(r.status, 200);
     assert.deepEqual(b.otlp?.windows.endpoints(), ['svc GET /users/{id}']);
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    assert.match(metrics, /jit_otlp_exports_total\{status="413"\} 2/);
+    assert.match(metrics, /jit_otlp_exports_total\{status="401"\} 2/);
+    assert.match(metrics, /jit_otlp_spans_total\{result="accepted"\} 1/);
   });
 
   it('many distinct span names: the list stops at --max-endpoints, the rest is rejected with the reason', async () => {
