@@ -232,6 +232,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('data', onData);
     req.once('end', () => resolve(Buffer.concat(chunks, size)));
     req.once('error', reject);
+    // An exporter that goes away mid-body must not hold its in-flight slot for ever.
+    req.once('close', () => {
+      if (!req.complete) reject(new Refusal(400, 'the request ended before its body'));
+    });
   });
 }
 

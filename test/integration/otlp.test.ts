@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { after, afterEach, describe, it } from 'node:test';
 import { SpanKind, SpanStatusCode, type HrTime } from '@opentelemetry/api';
@@ -518,6 +519,27 @@ describe('OTLP receiver: raw requests (curl-equivalent) and bad input', () => {
     }).then((r) => assert.equal(r.retryAfter, '1'));
     release();
     assert.equal((await first).status, 200);
+  });
+
+  it('an exporter that goes away mid-body frees its in-flight slot', async () => {
+    const b = await broker({ otlpMaxInFlight: 1 });
+    const url = new URL(b.otlpUrl ?? '');
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(
+      'POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"resou',
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+    const t = nowNs();
+    const doc = JSON.stringify(
+      specDocument('after', [{ name: 'x', startNs: t, endNs: t + 1_000_000n }]),
+    );
+    const r = await waitFor(async () => {
+      const res = await post(b, doc, JSON_CT);
+      return res.status === 200 ? res : false;
+    }, 5000);
+    assert.equal(r.status, 200);
   });
 
   it('the windows route needs the worker token when one is set; off without a receiver', async () => {
