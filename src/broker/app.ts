@@ -13,6 +13,7 @@ import { HotRouteHooks, hotReads } from './hot-reads.ts';
 import { installDashboard } from '../dashboard/plugin.ts';
 import { BrokerMetrics } from './metrics.ts';
 import { installBrokerOpenApi } from './openapi.ts';
+import { buildOtlp, type BrokerOtlp } from './otlp.ts';
 import { originalRoutes } from './routes-original.ts';
 import { v1Routes } from './routes-v1.ts';
 import { endpointViewCache } from './serve.ts';
@@ -48,6 +49,8 @@ export interface Broker {
   registry: WorkerRegistry;
   cycles: CycleRunner;
   hotReads: HotReadsStatus;
+  /** The OTLP receiver and its span windows; undefined when `otlpPort` is null (off). */
+  otlp: BrokerOtlp | undefined;
 }
 
 /** pino options as Fastify's `logger` takes them (`stream` included), or true/false. */
@@ -121,6 +124,10 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     maxWorkers: config.maxWorkers,
     onEvict: (w, reason) => log.warn({ workerId: w.id, url: w.url, reason }, 'worker evicted'),
   });
+  // Built with the broker (the windows route reads them); the receiver listens in startBroker.
+  const otlp = buildOtlp(config, store, log, (status, result) =>
+    metrics.otlpAnswered(status, result),
+  );
   const cycles = new CycleRunner({
     config,
     store: metrics.observeStore(store),
@@ -146,7 +153,7 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     );
     installDashboard(scope);
     originalRoutes(scope, { config, store, registry, cycles });
-    v1Routes(scope, { config, store, registry, cycles, log, viewJson });
+    v1Routes(scope, { config, store, registry, cycles, log, viewJson, windows: otlp?.windows });
     return Promise.resolve();
   });
 
@@ -166,6 +173,8 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
   });
   app.addHook('onClose', async () => {
     await cycles.stop();
+    // Exports in flight finish (their spans are durable) before the windows close.
+    await otlp?.close();
     if (ownStore) store.close();
   });
   const hotReadsStatus: HotReadsStatus = {
@@ -179,5 +188,5 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
       return hot?.answered ?? 0;
     },
   };
-  return { app, log, config, store, registry, cycles, hotReads: hotReadsStatus };
+  return { app, log, config, store, registry, cycles, hotReads: hotReadsStatus, otlp };
 }

@@ -26,7 +26,11 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /** Whether the request's `Authorization: Bearer …` equals `token`, in time independent of where they differ. */
 export function bearerMatches(req: FastifyRequest, token: string): boolean {
-  const header = req.headers.authorization;
+  return bearerHeaderMatches(req.headers.authorization, token);
+}
+
+/** Whether an `Authorization` header is `Bearer <token>`, compared as bearerMatches does. */
+export function bearerHeaderMatches(header: string | undefined, token: string): boolean {
   if (typeof header !== 'string' || !header.startsWith('Bearer ')) return false;
   // Digests have equal length, so timingSafeEqual never throws and leaks no length either.
   return timingSafeEqual(digest(header.slice(7)), digest(token));

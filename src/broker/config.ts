@@ -3,8 +3,24 @@ import { z } from 'zod';
 import { parseConfig, type CliOptionTable } from '../core/config.ts';
 import { DEFAULT_SERVING } from '../core/serving.ts';
 import { strategyNameProblem } from '../strategies/names.ts';
+import { patternProblem } from '../otlp/patterns.ts';
+import { compileNaming } from '../otlp/naming.ts';
 
 const token = () => z.string().min(16, 'tokens must have at least 16 characters').optional();
+
+/** Endpoint-name patterns (`--otlp-allow`, `--otlp-deny`): globs, or /regular expressions/. */
+const patterns = () =>
+  z
+    .array(
+      z
+        .string()
+        .min(1)
+        .superRefine((p, ctx) => {
+          const problem = patternProblem(p);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+    )
+    .default([]);
 
 export const brokerConfigSchema = z
   .object({
@@ -88,6 +104,58 @@ export const brokerConfigSchema = z
     rateLimitPerMinute: z.number().int().positive().default(120),
     /** Worker replies above this are rejected as implausible (old value kept). Default 3600000 (ms, 1 h). */
     maxAcceptedMs: z.number().positive().default(3_600_000),
+    /** Interface the OTLP receiver listens on. Default: the broker's `host`. */
+    otlpHost: z.string().min(1).optional(),
+    /**
+     * Port of the OTLP/HTTP receiver (`POST /v1/traces`); 0 picks a free one, null turns it off.
+     * Default null (off) here, so that programs and tests building brokers never bind 4318; the
+     * `jit broker` command defaults to 4318 and reads `--otlp-port 0` as off (issue 15).
+     */
+    otlpPort: z.number().int().min(0).max(65535).nullable().default(null),
+    /** Token OTLP exporters must send (`Authorization: Bearer …`). Default none (open). */
+    otlpToken: token(),
+    /** Largest export body accepted as received (compressed or not). Default 4194304 (bytes, 4 MiB). */
+    otlpMaxBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(4 * 1024 * 1024),
+    /** Largest export body accepted once decompressed. Default 16777216 (bytes, 16 MiB). */
+    otlpMaxDecompressedBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(16 * 1024 * 1024),
+    /**
+     * Exports handled at once (each waits until its spans are durable); more are answered 503
+     * with Retry-After. Default 8.
+     */
+    otlpMaxInFlight: z.number().int().positive().max(1024).default(8),
+    /** Only endpoints whose names match one of these are discovered (empty: all). Default none. */
+    otlpAllow: patterns(),
+    /** Endpoints whose names match one of these are never discovered. Default none. */
+    otlpDeny: patterns(),
+    /**
+     * Endpoint-name templates per span kind, replacing the default rules for that kind (see
+     * docs/otlp.md), e.g. `{"server": "{service.name} {http.route|span.name}"}`. Default none.
+     */
+    otlpNameTemplates: z
+      .partialRecord(
+        z.enum(['unspecified', 'internal', 'server', 'client', 'producer', 'consumer']),
+        z.string().min(1),
+      )
+      .superRefine((templates, ctx) => {
+        try {
+          compileNaming({ templates });
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      })
+      .default({}),
+    /** Most recent spans kept per endpoint window. Default 5000 (as the InfluxDB source reads). */
+    otlpWindowLimit: z.number().int().positive().max(1_000_000).default(5000),
+    /** Spans older than this leave the windows; a discovered endpoint without any is dropped. Default 48 (h). */
+    otlpWindowHours: z.number().positive().default(48),
   })
   .strict()
   .refine((c) => c.minMs <= c.maxMs, { message: 'minMs must not exceed maxMs', path: ['minMs'] });
@@ -241,5 +309,72 @@ export const brokerCliOptions: CliOptionTable<BrokerConfigInput> = {
     env: 'JIT_MAX_ACCEPTED_MS',
     unit: 'ms',
     help: 'worker replies above this are rejected as implausible',
+  },
+  otlpHost: {
+    env: 'JIT_OTLP_HOST',
+    arg: 'host',
+    help: 'interface the OTLP receiver listens on',
+    defaultText: "the broker's --host",
+  },
+  otlpPort: {
+    env: 'JIT_OTLP_PORT',
+    arg: 'port',
+    help: 'port of the OTLP/HTTP trace receiver, POST /v1/traces (0 = off)',
+    // The library leaves the receiver off (tests never bind 4318); the command users run has it
+    // on the port every exporter expects. broker-command.ts reads 0 as off.
+    cliDefault: '4318',
+  },
+  otlpToken: {
+    env: 'JIT_OTLP_TOKEN',
+    arg: 'token',
+    help: 'token OTLP exporters must send (Authorization: Bearer)',
+    defaultText: 'none, open',
+    fromFile: true,
+  },
+  otlpMaxBodyBytes: {
+    env: 'JIT_OTLP_MAX_BODY_BYTES',
+    arg: 'n',
+    unit: 'bytes',
+    help: 'largest OTLP export body as received',
+  },
+  otlpMaxDecompressedBytes: {
+    env: 'JIT_OTLP_MAX_DECOMPRESSED_BYTES',
+    arg: 'n',
+    unit: 'bytes',
+    help: 'largest OTLP export body once decompressed',
+  },
+  otlpMaxInFlight: {
+    env: 'JIT_OTLP_MAX_IN_FLIGHT',
+    arg: 'n',
+    help: 'OTLP exports handled at once; more are answered 503 with Retry-After',
+  },
+  otlpAllow: {
+    env: 'JIT_OTLP_ALLOW',
+    arg: 'patterns',
+    help: 'discover only endpoints matching one of these (comma-separated globs, * and ?, or /regex/)',
+    defaultText: 'all',
+  },
+  otlpDeny: {
+    env: 'JIT_OTLP_DENY',
+    arg: 'patterns',
+    help: 'never discover endpoints matching one of these (as --otlp-allow)',
+    defaultText: 'none',
+  },
+  otlpNameTemplates: {
+    env: 'JIT_OTLP_NAME_TEMPLATES',
+    arg: 'json',
+    help: 'endpoint-name templates per span kind, e.g. {"server":"{service.name} {http.route}"}',
+    defaultText: 'the default rules',
+  },
+  otlpWindowLimit: {
+    env: 'JIT_OTLP_WINDOW_LIMIT',
+    arg: 'n',
+    help: 'most recent spans kept per endpoint',
+  },
+  otlpWindowHours: {
+    env: 'JIT_OTLP_WINDOW_HOURS',
+    arg: 'h',
+    unit: 'hours',
+    help: 'spans older than this leave the windows (an endpoint without any is dropped)',
   },
 };

@@ -23,6 +23,8 @@ import {
   historyReplySchema,
   registerReplySchema,
   registerRequestSchema,
+  windowQuerySchema,
+  windowReplySchema,
   workerIdParamsSchema,
   workersReplySchema,
 } from '../protocol/broker-api.ts';
@@ -90,6 +92,20 @@ export const brokerRouteDocs = once((): RouteDocs => {
         200: answer(historyReplySchema),
         400: error('Bad sinceMs or limit.'),
         422: error('Unknown endpoint.'),
+      },
+    },
+    'GET /v1/windows/:endpoint': {
+      summary:
+        "An endpoint's span window kept by the OTLP receiver (what workers with source otlp read)",
+      description:
+        'Needs the worker token when one is set. Answers an empty window for an endpoint without spans.',
+      tags: ['workers'],
+      params: input(endpointParamsSchema),
+      querystring: input(windowQuerySchema),
+      response: {
+        200: answer(windowReplySchema),
+        400: error('Bad endpoint name, limit or windowHours.'),
+        404: error('The OTLP receiver is off (`--otlp-port 0`): no windows are kept.'),
       },
     },
     'GET /v1/cycles': {

@@ -7,15 +7,18 @@ import {
   InvalidBodyError,
   InvalidParameterError,
   InvalidStrategyError,
+  OtlpReceiverOffError,
   UnknownEndpointError,
 } from '../core/errors.ts';
 import {
   registerRequestSchema,
   type HeartbeatReply,
   type RegisterReply,
+  type WindowReply,
   type WorkerView,
 } from '../protocol/broker-api.ts';
 import { BUILT_IN_STRATEGIES } from '../strategies/names.ts';
+import type { SpanWindows } from '../store/span-window-types.ts';
 import type { EndpointRecord, TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import type { CycleRunner } from './cycle.ts';
@@ -46,6 +49,8 @@ export interface V1RoutesDeps {
   cycles: CycleRunner;
   /** The JSON text of an endpoint's view (`endpointViewCache`), shared with the hot-read path. */
   viewJson: (rec: EndpointRecord) => string;
+  /** The OTLP receiver's span windows; undefined when it is off. */
+  windows?: SpanWindows | undefined;
 }
 
 function workerView(w: WorkerRecord): WorkerView {
@@ -67,7 +72,7 @@ function workerView(w: WorkerRecord): WorkerView {
 }
 
 export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
-  const { config, store, registry, cycles, log, viewJson } = deps;
+  const { config, store, registry, cycles, log, viewJson, windows } = deps;
 
   const read = { config: { auth: 'read' as const } };
   const limit = { max: config.rateLimitPerMinute, timeWindow: 60_000 };
@@ -183,6 +188,30 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
     log.info({ endpoint: req.params.endpoint }, 'endpoint removed');
     return reply.code(204).send();
   });
+
+  // Workers with source `otlp` read the windows here, once per endpoint per cycle: worker token,
+  // not rate-limited (as heartbeats).
+  app.get<{ Params: { endpoint: string }; Querystring: { limit?: string; windowHours?: string } }>(
+    '/v1/windows/:endpoint',
+    { config: { auth: 'worker' } },
+    (req): WindowReply => {
+      if (windows === undefined) throw new OtlpReceiverOffError();
+      const endpoint = assertEndpointName(req.params.endpoint);
+      const limit = Number(req.query.limit ?? 5000);
+      const windowHours = Number(req.query.windowHours ?? 48);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000)
+        throw new InvalidParameterError('limit', 'must be an integer from 1 to 1000000');
+      if (!Number.isFinite(windowHours) || windowHours <= 0)
+        throw new InvalidParameterError('windowHours', 'must be a positive number');
+      const w = windows.read(endpoint, { limit, sinceMs: Date.now() - windowHours * 3_600_000 });
+      return {
+        endpoint,
+        durationsMs: w.durationsMs,
+        timestampsMs: w.timestampsMs,
+        failed: w.failed,
+      };
+    },
+  );
 
   app.get('/healthz', () => ({ status: 'ok' }));
 

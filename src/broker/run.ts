@@ -5,6 +5,8 @@ import { closeApp, localUrl } from '../core/process.ts';
 
 export interface RunningBroker extends Broker {
   url: string;
+  /** The OTLP receiver's base URL (exporters add /v1/traces); undefined when it is off. */
+  otlpUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -16,5 +18,12 @@ export async function startBroker(
   await broker.app.listen({ host: config.host, port: config.port });
   const url = localUrl(broker.app, config.host);
   broker.log.info(`broker listening on ${url}`);
-  return { ...broker, url, close: () => closeApp(broker.app) };
+  let otlpUrl: string | undefined;
+  try {
+    otlpUrl = await broker.otlp?.listen();
+  } catch (err) {
+    await closeApp(broker.app);
+    throw err;
+  }
+  return { ...broker, url, otlpUrl, close: () => closeApp(broker.app) };
 }

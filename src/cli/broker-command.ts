@@ -10,6 +10,9 @@ export function brokerCommand(): Command {
   const options = addOptions(cmd, brokerConfigSchema, brokerCliOptions);
   return cmd.action(async () => {
     const { values, problems } = options.read(cmd);
+    // The contract of issue 15: `--otlp-port 0` turns the receiver off (the library reads 0 as
+    // "any free port", and null as off).
+    if (values.otlpPort === 0) values.otlpPort = null;
     const config = parseWithFlags(brokerConfigSchema, values, problems, options.flags);
     // Loaded only now: building the command (and --help) must not load Fastify, SQLite, pino…
     const [{ startBroker }, { cliLoggerOptions }, { closeOnSignals }] = await Promise.all([

@@ -5,7 +5,7 @@ import { InvalidConfigError } from '../core/errors.ts';
 import type { LatencySource } from '../sources/types.ts';
 import { influxOptionsSchema } from '../sources/influxdb.ts';
 import { sigmaOptionsSchema } from '../strategies/sigma.ts';
-import { workerCliOptions, workerConfigSchema } from '../worker/config.ts';
+import { sourceOptionsOf, workerCliOptions, workerConfigSchema } from '../worker/config.ts';
 import { addOptions, nameFlag, parseWithFlags } from './options.ts';
 
 /** The InfluxDB source's options on the command line (their defaults: influxOptionsSchema). */
@@ -172,7 +172,7 @@ export function workerCommand(): Command {
     let source: LatencySource | undefined;
     if (config) {
       try {
-        source = createSource(config.source, { ...config.sourceOptions });
+        source = createSource(config.source, sourceOptionsOf(config));
       } catch (err) {
         if (!(err instanceof InvalidConfigError)) throw err;
         problems.push(...err.problems.map((p) => nameFlag(p, flags)));

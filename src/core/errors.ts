@@ -33,6 +33,10 @@ export const ERROR_CODES = {
   SOURCE_DATABASE_NOT_FOUND: 503,
   PORT_IN_USE: 500,
   INVALID_STRATEGY: 400,
+  OTLP_BODY_TOO_LARGE: 413,
+  OTLP_UNSUPPORTED_MEDIA_TYPE: 415,
+  OTLP_OVERLOADED: 503,
+  OTLP_RECEIVER_OFF: 404,
   OTLP_UNDECODABLE: 400,
   INVALID_WINDOW_ENTRY: 400,
 } as const;
@@ -304,6 +308,52 @@ export class InvalidStrategyError extends JitError {
       strategy: name,
       known,
     });
+  }
+}
+
+/**
+ * An OTLP export body past the receiver's limit, as received (`otlpMaxBodyBytes`) or once
+ * decompressed (`otlpMaxDecompressedBytes`): 413, nothing of it is used. Reading stops at the
+ * limit, so a gzip bomb costs at most the limit in memory.
+ */
+export class OtlpBodyTooLargeError extends JitError {
+  constructor(what: 'body' | 'decompressed body', limitBytes: number) {
+    super('OTLP_BODY_TOO_LARGE', `${what} larger than the ${formatBytes(limitBytes)} limit`, {
+      limitBytes,
+    });
+  }
+}
+
+/** An OTLP export with a content type or encoding the receiver does not read: 415. */
+export class OtlpUnsupportedMediaTypeError extends JitError {
+  constructor(what: string) {
+    super(
+      'OTLP_UNSUPPORTED_MEDIA_TYPE',
+      `${what}; send application/x-protobuf or application/json, gzip-compressed or not`,
+    );
+  }
+}
+
+/**
+ * The OTLP receiver has as many exports in flight as it allows (`otlpMaxInFlight`, each waiting
+ * for its spans to be durable): 503 with Retry-After, and the exporter retries later.
+ */
+export class OtlpOverloadedError extends JitError {
+  constructor(inFlight: number) {
+    super('OTLP_OVERLOADED', `${inFlight} exports in flight already; retry later`, { inFlight });
+  }
+}
+
+/**
+ * A worker asked the broker for span windows (source `otlp`) but this broker keeps none: its
+ * OTLP receiver is off (`--otlp-port 0`).
+ */
+export class OtlpReceiverOffError extends JitError {
+  constructor() {
+    super(
+      'OTLP_RECEIVER_OFF',
+      'this broker keeps no span windows: its OTLP receiver is off (start it with --otlp-port)',
+    );
   }
 }
 

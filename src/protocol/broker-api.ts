@@ -229,3 +229,35 @@ export type BrokerReady = z.infer<typeof brokerReadySchema>;
 export const getTimeoutQuerySchema = z.object({
   url: z.string().meta({ description: 'Endpoint name.', example: 'customer' }),
 });
+
+// --- Span windows (what workers with source `otlp` read) -------------------------------------
+
+export const windowQuerySchema = z.object({
+  limit: z.int().min(1).max(1_000_000).optional().meta({
+    description: 'At most this many of the most recent spans (1–1000000). Default 5000.',
+  }),
+  windowHours: z.number().positive().optional().meta({
+    description: 'Only spans that started within this many hours. Default 48.',
+  }),
+});
+
+export const windowReplySchema = z
+  .object({
+    endpoint: z.string().meta({ description: 'Endpoint name.', example: 'frontend GET /dispatch' }),
+    durationsMs: z
+      .array(z.number())
+      .meta({ description: 'Span durations (ms), oldest first.', example: [12.5, 40, 18] }),
+    timestampsMs: z.array(z.number()).meta({
+      description: 'Start of each span (epoch ms), same order.',
+      example: [1764687353000, 1764687354000, 1764687355000],
+    }),
+    failed: z.array(z.boolean()).meta({
+      description: "Whether each span's status was ERROR, same order.",
+      example: [false, true, false],
+    }),
+  })
+  .meta({
+    description:
+      "An endpoint's span window as the OTLP receiver keeps it (empty for an endpoint without spans).",
+  });
+export type WindowReply = z.infer<typeof windowReplySchema>;

@@ -1,6 +1,7 @@
 // Named registry of latency sources; the broker never imports a concrete adapter.
 import { UnknownSourceError } from '../core/errors.ts';
 import { createInfluxSource } from './influxdb.ts';
+import { createOtlpSource } from './otlp.ts';
 import { createSeedSampleSource } from './seed-sample.ts';
 import { createSyntheticSource, syntheticOptionsFrom } from './synthetic.ts';
 import type { LatencySource } from './types.ts';
@@ -11,6 +12,7 @@ const factories = new Map<string, SourceFactory>([
   ['seed-sample', () => createSeedSampleSource()],
   ['influxdb', (o) => createInfluxSource(o)],
   ['synthetic', (o) => createSyntheticSource(syntheticOptionsFrom(o))],
+  ['otlp', (o) => createOtlpSource(o)],
 ]);
 
 export function registerSource(name: string, factory: SourceFactory): void {

@@ -12,6 +12,8 @@ export interface LatencyWindow {
   durationsMs: number[];
   /** Start time (epoch ms) of each span, same order; undefined when the source has none. */
   timestampsMs: number[] | undefined;
+  /** Whether each span failed (status ERROR), same order; absent when the source cannot tell. */
+  failed?: boolean[];
 }
 
 export interface LatencySource {

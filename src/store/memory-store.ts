@@ -106,14 +106,32 @@ export class MemoryStore implements TimeoutStore {
       for (const entry of entries) {
         const existing = this.records.get(entry.name);
         if (existing?.origin === 'api') continue; // the API's settings win until it removes it
-        if (existing && JSON.stringify(existing.options) === JSON.stringify(entry.options))
+        if (
+          existing?.origin === 'file' &&
+          JSON.stringify(existing.options) === JSON.stringify(entry.options)
+        )
           continue;
+        // A discovered endpoint the file lists is the file's from now on (its value is kept).
         this.commit(
-          existing ? { ...existing, options: entry.options } : newRecord(entry.name, entry, 'file'),
+          existing
+            ? { ...existing, options: entry.options, origin: 'file' }
+            : newRecord(entry.name, entry, 'file'),
           undefined,
         );
       }
     });
+  }
+
+  addDiscovered(names: readonly string[]): string[] {
+    const added: string[] = [];
+    this.batch(() => {
+      for (const name of names) {
+        if (this.records.has(name)) continue;
+        this.commit(newRecord(name, { name, options: {} }, 'otlp'), undefined);
+        added.push(name);
+      }
+    });
+    return added;
   }
 
   upsertEndpoint(entry: EndpointEntry): EndpointRecord {

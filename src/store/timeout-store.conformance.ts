@@ -142,6 +142,32 @@ export function timeoutStoreConformance(
       s.close();
     });
 
+    it('keeps discovered (otlp) endpoints through file syncs; the file takes one over when it lists it', () => {
+      const s = make(clock);
+      s.syncEndpoints([{ name: 'f', options: {} }]);
+      assert.deepEqual(s.addDiscovered(['d1', 'f', 'd2', 'd1']), ['d1', 'd2']);
+      assert.equal(s.get('d1')?.origin, 'otlp');
+      assert.equal(s.get('d1')?.status, 'never');
+      assert.equal(s.get('f')?.origin, 'file');
+      s.recordSuccess('d1', 42, info(42), at(1));
+      s.syncEndpoints([{ name: 'd2', options: { alpha: 0.01 } }]);
+      assert.deepEqual(
+        s
+          .list()
+          .map((r) => [r.name, r.origin])
+          .sort(),
+        [
+          ['d1', 'otlp'],
+          ['d2', 'file'],
+        ],
+      );
+      assert.equal(s.get('d1')?.storedMs, 42);
+      assert.deepEqual(s.get('d2')?.options, { alpha: 0.01 });
+      assert.deepEqual(s.addDiscovered(['d2']), []);
+      assert.equal(s.get('d2')?.origin, 'file');
+      s.close();
+    });
+
     it('forgets history past the retention', () => {
       let now = 1_800_000_000_000;
       const s = make(() => now);

@@ -44,8 +44,12 @@ export interface EndpointEntry {
   options: EndpointOptions;
 }
 
-/** Where an endpoint comes from: the endpoint list file, or the admin API (kept until deleted). */
-export type EndpointOrigin = 'file' | 'api';
+/**
+ * Where an endpoint comes from: the endpoint list file, the admin API (kept until deleted), or
+ * spans the OTLP receiver saw (kept while its window has spans; the file and the API take it over
+ * when they name it).
+ */
+export type EndpointOrigin = 'file' | 'api' | 'otlp';
 
 export interface EndpointRecord {
   name: string;
@@ -88,9 +92,16 @@ export interface TimeoutStore {
   list(): EndpointRecord[];
   /**
    * Makes the file-listed endpoints exactly these: new ones start as `never`, file endpoints no
-   * longer listed are dropped. Endpoints added through the API are left alone.
+   * longer listed are dropped. Endpoints added through the API are left alone; a discovered
+   * (`otlp`) endpoint the file lists becomes a file endpoint, with the file's settings.
    */
   syncEndpoints(entries: readonly EndpointEntry[]): void;
+  /**
+   * Adds the names not yet known as discovered endpoints (origin `otlp`, no options, status
+   * `never`), in one transaction; known names are left as they are. Answers the names added.
+   * The caller bounds how many (`maxEndpoints`).
+   */
+  addDiscovered(names: readonly string[]): string[];
   /** Adds or updates an endpoint through the admin API; it stays until removed through the API. */
   upsertEndpoint(entry: EndpointEntry): EndpointRecord;
   /** Removes an endpoint (any origin); answers whether it existed. */

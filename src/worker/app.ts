@@ -14,7 +14,7 @@ import {
 } from '../protocol/worker-api.ts';
 import type { LatencySource } from '../sources/types.ts';
 import { Computer } from './compute.ts';
-import type { WorkerConfig } from './config.ts';
+import { sourceOptionsOf, type WorkerConfig } from './config.ts';
 import { installWorkerMetrics } from './metrics.ts';
 import { installWorkerOpenApi } from './openapi.ts';
 import { SourceReadiness } from './readiness.ts';
@@ -43,7 +43,7 @@ const isSourceError = (err: unknown): err is JitError =>
   err instanceof JitError && err.code.startsWith('SOURCE_');
 
 export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {}): WorkerApp {
-  const source = deps.source ?? createSource(config.source, { ...config.sourceOptions });
+  const source = deps.source ?? createSource(config.source, sourceOptionsOf(config));
   const computer = new Computer(config, source);
   const stats = { done: 0, failed: 0, inFlight: 0 };
   // No per-request log lines: two lines per job were ~7 % of a worker's CPU in a cycle

@@ -125,3 +125,17 @@ export const workerCliOptions: CliOptionTable<WorkerConfigInput> = {
     defaultText: 'none',
   },
 };
+
+/**
+ * The options the worker's source is created with: its `sourceOptions`, and for source `otlp`
+ * (which reads the windows from the broker) the worker's own `brokerUrl` and `workerToken`
+ * unless the source options name others.
+ */
+export function sourceOptionsOf(config: Readonly<WorkerConfig>): Record<string, unknown> {
+  if (config.source !== 'otlp') return { ...config.sourceOptions };
+  return {
+    brokerUrl: config.brokerUrl,
+    ...(config.workerToken === undefined ? {} : { workerToken: config.workerToken }),
+    ...config.sourceOptions,
+  };
+}
