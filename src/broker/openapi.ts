@@ -95,7 +95,8 @@ export const brokerRouteDocs = once((): RouteDocs => {
       },
     },
     'GET /v1/windows/:endpoint': {
-      summary: "An endpoint's span window kept by the OTLP receiver (what workers with source otlp read)",
+      summary:
+        "An endpoint's span window kept by the OTLP receiver (what workers with source otlp read)",
       description:
         'Needs the worker token when one is set. Answers an empty window for an endpoint without spans.',
       tags: ['workers'],

@@ -31,6 +31,19 @@ export function timesProblem(start: bigint, end: bigint): string | undefined {
   return undefined;
 }
 
+/**
+ * Fills in a span's attributes from its resource's for the keys the span lacks (span values
+ * win); `service.name` only when it was asked for, as it is already `ReceivedSpan.serviceName`.
+ */
+export function addResourceAttributes(
+  span: Map<string, string>,
+  resource: ReadonlyMap<string, string>,
+  wanted: ReadonlySet<string>,
+): void {
+  for (const [k, v] of resource)
+    if ((k !== 'service.name' || wanted.has(k)) && !span.has(k)) span.set(k, v);
+}
+
 /** Collects usable spans and counts the others, keeping the first reason of each kind. */
 export class SpanTally {
   readonly spans: ReceivedSpan[] = [];

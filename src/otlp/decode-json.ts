@@ -1,6 +1,7 @@
 // Decodes an OTLP/JSON ExportTraceServiceRequest into ReceivedSpans, with a predictable rule for wrong types.
 import { OtlpDecodeError } from '../core/errors.ts';
 import {
+  addResourceAttributes,
   kindFromNumber,
   MAX_UINT64,
   SPAN_KINDS,
@@ -57,9 +58,7 @@ export function decodeJsonTraces(text: string, opts: DecodeOptions): DecodedTrac
         arrayAt(ss, 'spans', `${ssPath}.spans`).forEach((span) => {
           try {
             const s = readSpan(span, opts.attributeKeys);
-            for (const [k, v] of resourceAttrs)
-              if ((k !== SERVICE_NAME || opts.attributeKeys.has(k)) && !s.attributes.has(k))
-                s.attributes.set(k, v);
+            addResourceAttributes(s.attributes, resourceAttrs, opts.attributeKeys);
             const problem = timesProblem(s.startTimeUnixNano, s.endTimeUnixNano);
             if (problem === undefined) tally.spans.push({ serviceName, ...s });
             else tally.reject(problem);

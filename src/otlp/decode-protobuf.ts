@@ -1,7 +1,13 @@
 // Decodes an OTLP ExportTraceServiceRequest in protobuf into ReceivedSpans, reading only what they need.
 import protobuf from 'protobufjs/minimal.js';
 import { OtlpDecodeError } from '../core/errors.ts';
-import { kindFromNumber, SpanTally, statusFromNumber, timesProblem } from './decode-common.ts';
+import {
+  addResourceAttributes,
+  kindFromNumber,
+  SpanTally,
+  statusFromNumber,
+  timesProblem,
+} from './decode-common.ts';
 import type {
   DecodedTraces,
   DecodeOptions,
@@ -115,11 +121,7 @@ function readResourceSpans(r: Reader, opts: DecodeOptions, tally: SpanTally): vo
     throw new OtlpDecodeError('protobuf', `byte ${r.pos}`, 'field past its message');
   const serviceName = resource?.get(SERVICE_NAME) ?? '';
   for (const p of pending) {
-    // Span attributes win; the resource's fill in the keys the span lacks.
-    if (resource)
-      for (const [k, v] of resource)
-        if (k !== SERVICE_NAME || opts.attributeKeys.has(k))
-          if (!p.attributes.has(k)) p.attributes.set(k, v);
+    if (resource) addResourceAttributes(p.attributes, resource, opts.attributeKeys);
     const span: ReceivedSpan = { serviceName, ...p };
     tally.spans.push(span);
   }

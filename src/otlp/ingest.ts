@@ -56,7 +56,9 @@ class Rejections {
     const parts = [...this.reasons].map(
       ([reason, { count, names }]) =>
         `${count} span${count === 1 ? '' : 's'}: ${reason}` +
-        (names.length > 0 ? ` (${names.map((n) => JSON.stringify(n.slice(0, 80))).join(', ')})` : ''),
+        (names.length > 0
+          ? ` (${names.map((n) => JSON.stringify(n.slice(0, 80))).join(', ')})`
+          : ''),
     );
     const text = parts.join('; ');
     return text.length <= MAX_MESSAGE_CHARS ? text : `${text.slice(0, MAX_MESSAGE_CHARS - 1)}…`;

@@ -237,6 +237,10 @@ export function templatePath(path: string): string {
     .join('/');
 }
 
+/** Anything sanitizeEndpointName would change: bad characters, surrogates, double or edge spaces. */
+// eslint-disable-next-line no-control-regex
+const NEEDS_CLEANING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ud800-\udfff]|\s\s|^\s|\s$|[^\S ]/;
+
 /**
  * Makes any text a valid endpoint name (see endpointNameProblem): control and line-separator
  * characters become spaces, white space runs become one space, ends are trimmed, lone surrogates
@@ -244,6 +248,8 @@ export function templatePath(path: string): string {
  * surrogate pair). Undefined when nothing is left.
  */
 export function sanitizeEndpointName(raw: string): string | undefined {
+  // Fast path: most names need nothing (one scan instead of four replaces).
+  if (raw.length <= MAX_ENDPOINT_NAME_LENGTH && raw !== '' && !NEEDS_CLEANING.test(raw)) return raw;
   let s = raw
     // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')

@@ -119,9 +119,14 @@ export class OtlpReceiver {
     try {
       const path = (req.url ?? '/').split('?')[0];
       if (path !== OTLP_TRACES_PATH)
-        throw new Refusal(404, `NOT_FOUND: no route ${path ?? ''}; traces go to ${OTLP_TRACES_PATH}`);
+        throw new Refusal(
+          404,
+          `NOT_FOUND: no route ${path ?? ''}; traces go to ${OTLP_TRACES_PATH}`,
+        );
       if (req.method !== 'POST')
-        throw new Refusal(405, `${req.method ?? ''} ${OTLP_TRACES_PATH}: use POST`, { allow: 'POST' });
+        throw new Refusal(405, `${req.method ?? ''} ${OTLP_TRACES_PATH}: use POST`, {
+          allow: 'POST',
+        });
       encoding = encodingOf(req.headers['content-type']);
       const { token } = this.opts;
       if (token !== undefined && !bearerHeaderMatches(req.headers.authorization, token))
@@ -187,7 +192,9 @@ function encodingOf(header: string | undefined): OtlpEncoding {
   if (type === 'application/json') return 'json';
   throw refusalOf(
     new OtlpUnsupportedMediaTypeError(
-      header === undefined ? 'no Content-Type' : `Content-Type ${JSON.stringify(header.slice(0, 100))}`,
+      header === undefined
+        ? 'no Content-Type'
+        : `Content-Type ${JSON.stringify(header.slice(0, 100))}`,
     ),
   );
 }

@@ -344,18 +344,3 @@ export class MemorySpanWindows implements SpanWindows {
     return Promise.resolve();
   }
 }
-
-/** Packs accepted entries of one endpoint (the format of `pack`, in arrival order). */
-export function packBatch(g: EndpointBatch): { baseMs: number; data: Buffer } {
-  const n = g.startsMs.length;
-  let base = Infinity;
-  for (const s of g.startsMs) if (s < base) base = s;
-  const buf = new ArrayBuffer(n * 8);
-  const dur = new Float32Array(buf, 0, n);
-  const off = new Uint32Array(buf, n * 4, n);
-  for (let i = 0; i < n; i++) {
-    dur[i] = g.signedMs[i] as number;
-    off[i] = (g.startsMs[i] as number) - base;
-  }
-  return { baseMs: base, data: Buffer.from(buf) };
-}

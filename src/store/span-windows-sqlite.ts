@@ -1,14 +1,10 @@
-// Persisted SpanWindows (better-sqlite3): every append committed as packed per-endpoint log rows, compacted into one blob per endpoint; reads from memory.
+// Persisted SpanWindows (better-sqlite3): every append committed as one packed log row, compacted into one blob per endpoint; reads from memory.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreSchemaTooNewError, StoreUnavailableError } from '../core/errors.ts';
+import { JitError, StoreSchemaTooNewError, StoreUnavailableError } from '../core/errors.ts';
 import type { Migration } from './sqlite-store.ts';
-import {
-  MemorySpanWindows,
-  packBatch,
-  type MemorySpanWindowsOptions,
-} from './span-windows-memory.ts';
+import { MemorySpanWindows, type MemorySpanWindowsOptions } from './span-windows-memory.ts';
 import type { WindowEntry } from './span-window-types.ts';
 
 /**
@@ -17,8 +13,11 @@ import type { WindowEntry } from './span-window-types.ts';
  *
  * - `windows`: one row per endpoint, its whole window packed (see `MemorySpanWindows.pack`) as of
  *   log row `as_of` (log rows of that endpoint up to it are already in the blob).
- * - `log`: one row per endpoint per append, the entries packed the same way. AUTOINCREMENT so that
- *   ids are never reused after the log is emptied (`as_of` compares them).
+ * - `names`: endpoint name ↔ id for the log. A removed endpoint's row is deleted, so the log's
+ *   entries under its old id are skipped on replay; it gets a new id when it comes back.
+ * - `log`: one row per append: per entry a float32 signed duration, a uint32 start offset from
+ *   `base_ms` and a uint32 name id (12 bytes, little-endian, arrival order). AUTOINCREMENT (both
+ *   tables) so that ids are never reused once rows are deleted (`as_of` compares log ids).
  */
 export const WINDOWS_MIGRATIONS: readonly Migration[] = [
   {
@@ -31,9 +30,12 @@ CREATE TABLE IF NOT EXISTS windows (
   as_of INTEGER NOT NULL,
   data BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS names (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  endpoint TEXT NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS log (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
-  endpoint TEXT NOT NULL,
   base_ms INTEGER NOT NULL,
   data BLOB NOT NULL
 );
@@ -63,8 +65,8 @@ export interface SqliteSpanWindowsOptions extends MemorySpanWindowsOptions {
 const COMPACT_STEP_ENDPOINTS = 200;
 
 /**
- * Span windows that survive a restart. `append` commits one transaction (one log row of packed
- * entries per endpoint of the batch) before it updates memory and answers, so an acknowledged
+ * Span windows that survive a restart. `append` commits one transaction (one log row of the
+ * batch's packed entries, and the ids of endpoints new to the file) before it updates memory and answers, so an acknowledged
  * append is on disk. Reads are served from memory; on open, the windows and the log after them
  * are loaded back into memory.
  */
@@ -75,12 +77,15 @@ export class SqliteSpanWindows extends MemorySpanWindows {
     addLog: Database.Statement;
     putWindow: Database.Statement;
     removeWindow: Database.Statement;
-    removeLog: Database.Statement;
+    addName: Database.Statement;
+    removeName: Database.Statement;
     trimLog: Database.Statement;
   };
   /** Endpoints with log rows not yet compacted into their window blob. */
   private readonly dirty = new Set<string>();
   private lastLogId = 0;
+  /** Name ids of the endpoints in the `names` table. */
+  private readonly ids = new Map<string, number>();
   private compacting: Promise<number> | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
 
@@ -94,13 +99,14 @@ export class SqliteSpanWindows extends MemorySpanWindows {
     );
     try {
       this.stmts = {
-        addLog: this.db.prepare('INSERT INTO log (endpoint, base_ms, data) VALUES (?, ?, ?)'),
+        addLog: this.db.prepare('INSERT INTO log (base_ms, data) VALUES (?, ?)'),
+        addName: this.db.prepare('INSERT INTO names (endpoint) VALUES (?)'),
+        removeName: this.db.prepare('DELETE FROM names WHERE endpoint = ?'),
         putWindow: this.db.prepare(
           `INSERT INTO windows (endpoint, base_ms, as_of, data) VALUES (?, ?, ?, ?)
            ON CONFLICT(endpoint) DO UPDATE SET base_ms = excluded.base_ms, as_of = excluded.as_of, data = excluded.data`,
         ),
         removeWindow: this.db.prepare('DELETE FROM windows WHERE endpoint = ?'),
-        removeLog: this.db.prepare('DELETE FROM log WHERE endpoint = ?'),
         trimLog: this.db.prepare('DELETE FROM log WHERE id <= ?'),
       };
       this.load();
@@ -131,20 +137,46 @@ export class SqliteSpanWindows extends MemorySpanWindows {
       this.insertPacked(row.endpoint, row.base_ms, row.data);
       asOf.set(row.endpoint, row.as_of);
     }
-    const log = this.db
-      .prepare('SELECT id, endpoint, base_ms, data FROM log ORDER BY id')
+    const names = new Map<number, string>();
+    for (const row of this.db
+      .prepare('SELECT id, endpoint FROM names')
       .iterate() as IterableIterator<{
       id: number;
       endpoint: string;
+    }>) {
+      names.set(row.id, row.endpoint);
+      this.ids.set(row.endpoint, row.id);
+    }
+    const log = this.db
+      .prepare('SELECT id, base_ms, data FROM log ORDER BY id')
+      .iterate() as IterableIterator<{
+      id: number;
       base_ms: number;
       data: Buffer;
     }>;
+    const now = this.now();
+    const oldest = now - this.maxAgeMs;
+    const newest = now + this.maxFutureMs;
     for (const row of log) {
       this.lastLogId = row.id;
-      // Rows up to the blob's as_of are in the blob already.
-      if (row.id <= (asOf.get(row.endpoint) ?? 0)) continue;
-      this.insertPacked(row.endpoint, row.base_ms, row.data);
-      this.dirty.add(row.endpoint);
+      const n = Math.floor(row.data.byteLength / 12);
+      // Copied into aligned arrays: a blob from SQLite need not start at a multiple of 4.
+      const bytes = new Uint8Array(n * 12);
+      bytes.set(row.data.subarray(0, n * 12));
+      const dur = new Float32Array(bytes.buffer, 0, n);
+      const off = new Uint32Array(bytes.buffer, n * 4, n);
+      const id = new Uint32Array(bytes.buffer, n * 8, n);
+      for (let i = 0; i < n; i++) {
+        const endpoint = names.get(id[i] as number);
+        // No name: the endpoint was removed after this row was written.
+        if (endpoint === undefined) continue;
+        // Rows up to the blob's as_of are in the blob already.
+        if (row.id <= (asOf.get(endpoint) ?? 0)) continue;
+        const start = row.base_ms + (off[i] as number);
+        if (start < oldest || start > newest) continue;
+        this.insertOne(endpoint, start, dur[i] as number);
+        this.dirty.add(endpoint);
+      }
     }
     const seq = this.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'log'`).get() as
       { seq: number } | undefined;
@@ -156,20 +188,45 @@ export class SqliteSpanWindows extends MemorySpanWindows {
       const groups = this.accept(entries);
       if (groups.size > 0) {
         // Disk first: memory changes only once the transaction committed.
-        this.db.transaction(() => {
-          for (const [endpoint, g] of groups) {
-            const { baseMs, data } = packBatch(g);
-            this.lastLogId = Number(this.stmts.addLog.run(endpoint, baseMs, data).lastInsertRowid);
-          }
-        })();
+        const added: string[] = [];
+        try {
+          this.db.transaction(() => {
+            let total = 0;
+            let base = Infinity;
+            for (const [endpoint, g] of groups) {
+              total += g.startsMs.length;
+              for (const start of g.startsMs) if (start < base) base = start;
+              if (!this.ids.has(endpoint)) {
+                this.ids.set(endpoint, Number(this.stmts.addName.run(endpoint).lastInsertRowid));
+                added.push(endpoint);
+              }
+            }
+            const buf = new ArrayBuffer(total * 12);
+            const dur = new Float32Array(buf, 0, total);
+            const off = new Uint32Array(buf, total * 4, total);
+            const id = new Uint32Array(buf, total * 8, total);
+            let k = 0;
+            for (const [endpoint, g] of groups) {
+              const nameId = this.ids.get(endpoint) as number;
+              for (let i = 0; i < g.startsMs.length; i++, k++) {
+                dur[k] = g.signedMs[i] as number;
+                off[k] = (g.startsMs[i] as number) - base;
+                id[k] = nameId;
+              }
+            }
+            this.lastLogId = Number(this.stmts.addLog.run(base, Buffer.from(buf)).lastInsertRowid);
+          })();
+        } catch (err) {
+          // Rolled back: the names added in memory are not in the file.
+          for (const endpoint of added) this.ids.delete(endpoint);
+          throw err;
+        }
         for (const endpoint of groups.keys()) this.dirty.add(endpoint);
         this.insert(groups);
       }
       return Promise.resolve();
     } catch (err) {
-      return Promise.reject(
-        err instanceof Error ? err : new StoreUnavailableError(this.path, String(err)),
-      );
+      return Promise.reject(this.failure(err));
     }
   }
 
@@ -177,15 +234,14 @@ export class SqliteSpanWindows extends MemorySpanWindows {
     try {
       this.db.transaction(() => {
         this.stmts.removeWindow.run(endpoint);
-        // A scan of the log: it holds only what arrived since the last compaction.
-        this.stmts.removeLog.run(endpoint);
+        // Its entries in the log are skipped on replay once its name is gone.
+        this.stmts.removeName.run(endpoint);
       })();
+      this.ids.delete(endpoint);
       this.dirty.delete(endpoint);
       return Promise.resolve(this.drop(endpoint));
     } catch (err) {
-      return Promise.reject(
-        err instanceof Error ? err : new StoreUnavailableError(this.path, String(err)),
-      );
+      return Promise.reject(this.failure(err));
     }
   }
 
@@ -239,6 +295,15 @@ export class SqliteSpanWindows extends MemorySpanWindows {
     if (this.timer) clearInterval(this.timer);
     if (this.db.open) this.db.close();
     return Promise.resolve();
+  }
+
+  /**
+   * What an append or remove rejects with: our typed errors as they are, anything from SQLite
+   * (disk full, I/O error, a closed file) as `StoreUnavailableError`. Nothing was changed.
+   */
+  private failure(err: unknown): Error {
+    if (err instanceof JitError) return err;
+    return new StoreUnavailableError(this.path, `writing failed: ${describe(err)}`);
   }
 
   /** The database file (for messages). */

@@ -119,6 +119,33 @@ export function spanWindowsConformance(
       await w.close();
     });
 
+    it('does not keep an entry that starts more than an hour ahead (a wrong clock)', async () => {
+      const w = make({ now: () => T0 });
+      await w.append([
+        entry('a', T0 - 1000, 1),
+        entry('a', T0 + 2 * HOUR, 2),
+        entry('a', T0 + 59 * 60_000, 3),
+      ]);
+      assert.deepEqual(w.read('a', ALL).durationsMs, [1, 3]);
+      await w.close();
+    });
+
+    it('keeps working past the 49.7 days a uint32 of ms spans (a long-lived process)', async () => {
+      let now = T0;
+      const w = make({ now: () => now });
+      await w.append([entry('a', T0 - 1000, 1, true)]);
+      for (let day = 10; day <= 120; day += 10) {
+        now = T0 + day * 24 * HOUR;
+        await w.append([entry('a', now - 2000, day), entry('a', now - 1000, day + 0.5, true)]);
+        assert.deepEqual(w.read('a', ALL), {
+          durationsMs: [day, day + 0.5],
+          timestampsMs: [now - 2000, now - 1000],
+          failed: [false, true],
+        });
+      }
+      await w.close();
+    });
+
     it('keeps whole-ms start times exactly and durations to float32 precision (~7 digits)', async () => {
       const w = make({ now: () => T0 });
       const durations = [0.001, 0.123456, 1.5, 123.456789, 9999.999, 60_000.5, 3_600_000.25];

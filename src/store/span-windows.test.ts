@@ -90,6 +90,27 @@ describe('SqliteSpanWindows', () => {
     await d.close();
   });
 
+  it('a removal before compaction stays removed; the endpoint comes back afresh', async () => {
+    const path = join(dir, 'remove-log.db');
+    const opts = { path, now: () => T0, compactEveryMs: 0 };
+    const a = new SqliteSpanWindows(opts);
+    await a.append([entry('x', T0 - 3000, 1), entry('y', T0 - 3000, 2)]);
+    assert.equal(await a.remove('x'), true);
+    await a.append([entry('x', T0 - 1000, 3), entry('y', T0 - 1000, 4)]);
+    await a.close();
+    const b = new SqliteSpanWindows(opts);
+    assert.deepEqual(b.read('x', ALL).durationsMs, [3]);
+    assert.deepEqual(b.read('y', ALL).durationsMs, [2, 4]);
+    await b.compact();
+    await b.close();
+    const c = new SqliteSpanWindows(opts);
+    assert.deepEqual(snapshot(c), [
+      ['x', { durationsMs: [3], timestampsMs: [T0 - 1000], failed: [false] }],
+      ['y', { durationsMs: [2, 4], timestampsMs: [T0 - 3000, T0 - 1000], failed: [false, false] }],
+    ]);
+    await c.close();
+  });
+
   it('appends during a compaction are neither lost nor replayed twice', async () => {
     const path = join(dir, 'during.db');
     const opts = { path, now: () => T0, compactEveryMs: 0 };
@@ -112,6 +133,18 @@ describe('SqliteSpanWindows', () => {
     const c = new SqliteSpanWindows(opts);
     assert.deepEqual(snapshot(c), before);
     await c.close();
+  });
+
+  it('an append to a closed file rejects with StoreUnavailableError and changes nothing', async () => {
+    const w = new SqliteSpanWindows({
+      path: join(dir, 'closed.db'),
+      now: () => T0,
+      compactEveryMs: 0,
+    });
+    await w.append([entry('a', T0 - 2, 1)]);
+    await w.close();
+    await assert.rejects(w.append([entry('a', T0 - 1, 2)]), StoreUnavailableError);
+    assert.deepEqual(w.read('a', ALL).durationsMs, [1]);
   });
 
   it('refuses a file another instance holds, with a clear error', async () => {
