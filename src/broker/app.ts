@@ -125,7 +125,9 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     onEvict: (w, reason) => log.warn({ workerId: w.id, url: w.url, reason }, 'worker evicted'),
   });
   // Built with the broker (the windows route reads them); the receiver listens in startBroker.
-  const otlp = buildOtlp(config, store, log);
+  const otlp = buildOtlp(config, store, log, (status, result) =>
+    metrics.otlpAnswered(status, result),
+  );
   const cycles = new CycleRunner({
     config,
     store: metrics.observeStore(store),

@@ -61,6 +61,18 @@ export class BrokerMetrics {
     help: 'When the last cycle finished (Unix time); alert when it stops moving.',
     registers: [],
   });
+  private readonly otlpExports = new Counter({
+    name: 'jit_otlp_exports_total',
+    help: 'OTLP export requests the receiver answered, by HTTP status (200, 400, 401, 413, 415, 503…).',
+    labelNames: ['status'] as const,
+    registers: [],
+  });
+  private readonly otlpSpans = new Counter({
+    name: 'jit_otlp_spans_total',
+    help: 'Spans of accepted OTLP exports: kept in a window, rejected (partialSuccess), or ignored (the naming rules name no endpoint).',
+    labelNames: ['result'] as const,
+    registers: [],
+  });
   private lastObservedCycle = 0;
   /** Available after install(). */
   registry: Registry | undefined;
@@ -102,6 +114,19 @@ export class BrokerMetrics {
     });
   }
 
+  /** Counts one answer of the OTLP receiver, and the spans of an accepted export. */
+  otlpAnswered(
+    status: number,
+    spans?: { accepted: number; rejected: number; ignored: number },
+  ): void {
+    this.otlpExports.inc({ status: String(status) });
+    if (spans) {
+      this.otlpSpans.inc({ result: 'accepted' }, spans.accepted);
+      this.otlpSpans.inc({ result: 'rejected' }, spans.rejected);
+      this.otlpSpans.inc({ result: 'ignored' }, spans.ignored);
+    }
+  }
+
   /** The series of one route in `jit_http_request_duration_seconds` (after install()). */
   httpRecorder(method: string, route: string): HttpRecorder {
     if (!this.http) throw new Error('BrokerMetrics.install() has not run');
@@ -123,12 +148,15 @@ export class BrokerMetrics {
       this.cycleDuration,
       this.cyclesTotal,
       this.lastCycleAt,
+      this.otlpExports,
+      this.otlpSpans,
     ];
     for (const m of own) reg.registerMetric(m);
     // Counters start at 0 for every label value we know of, so rate() works from the first scrape.
     this.cyclesTotal.inc({ outcome: 'ran' }, 0);
     this.cyclesTotal.inc({ outcome: 'skipped' }, 0);
     for (const kind of FAILURE_KINDS) this.failures.inc({ kind }, 0);
+    for (const result of ['accepted', 'rejected', 'ignored']) this.otlpSpans.inc({ result }, 0);
 
     new Gauge({
       name: 'jit_served_timeout_seconds',

@@ -7,7 +7,7 @@ import { decodeProtobufTraces } from '../otlp/decode-protobuf.ts';
 import { Discovery } from '../otlp/discovery.ts';
 import { Ingest } from '../otlp/ingest.ts';
 import { compileNaming, namingAttributeKeys } from '../otlp/naming.ts';
-import { OtlpReceiver } from '../otlp/receiver.ts';
+import { OtlpReceiver, type OtlpReceiverOptions } from '../otlp/receiver.ts';
 import type { SpanWindows } from '../store/span-window-types.ts';
 import { MemorySpanWindows } from '../store/span-windows-memory.ts';
 import { SqliteSpanWindows } from '../store/span-windows-sqlite.ts';
@@ -42,6 +42,7 @@ export function buildOtlp(
   config: Readonly<BrokerConfig>,
   store: TimeoutStore,
   log: FastifyBaseLogger,
+  onAnswer?: OtlpReceiverOptions['onAnswer'],
 ): BrokerOtlp | undefined {
   if (config.otlpPort === null) return undefined;
   const maxAgeMs = config.otlpWindowHours * 3_600_000;
@@ -70,6 +71,7 @@ export function buildOtlp(
     },
     name: compileNaming(naming),
     attributeKeys: namingAttributeKeys(naming),
+    maxAgeMs,
   });
   const host = config.otlpHost ?? config.host;
   const port = config.otlpPort;
@@ -82,6 +84,7 @@ export function buildOtlp(
     maxInFlight: config.otlpMaxInFlight,
     ingest,
     log,
+    onAnswer,
   });
   let timer: NodeJS.Timeout | undefined;
   return {

@@ -16,6 +16,12 @@ export interface IngestOptions {
   name: (span: ReceivedSpan) => string | undefined;
   /** Attribute keys the naming rules read (the decoders copy no other). */
   attributeKeys: ReadonlySet<string>;
+  /** Spans that started longer ago than this are rejected: the windows would not keep them (ms). */
+  maxAgeMs: number;
+  /** Spans that start further ahead than this are rejected (a wrong clock), as the windows do (ms). Default 3600000. */
+  maxFutureMs?: number;
+  /** Clock, epoch ms. Default `Date.now`. */
+  now?: () => number;
 }
 
 /** What became of an export's spans: OTLP's `partialSuccess`, plus what was kept. */
@@ -104,9 +110,23 @@ export class Ingest {
       }
       named.push({ name, span });
     }
-    const admission = this.opts.discovery.admit(named.map((n) => n.name));
+    // The windows drop spans outside their time range without a word; saying so here makes the
+    // exporter's partialSuccess tell the truth about them.
+    const now = (this.opts.now ?? Date.now)();
+    const oldest = now - this.opts.maxAgeMs;
+    const newest = now + (this.opts.maxFutureMs ?? 3_600_000);
+    const inRange = named.filter(({ name, span }) => {
+      const startMs = Number(span.startTimeUnixNano) / 1e6;
+      if (startMs < oldest)
+        rejections.add('it started before the window (--otlp-window-hours)', 1, name);
+      else if (startMs > newest)
+        rejections.add('it starts more than an hour from now (check the clock)', 1, name);
+      else return true;
+      return false;
+    });
+    const admission = this.opts.discovery.admit(inRange.map((n) => n.name));
     const entries: WindowEntry[] = [];
-    for (const { name, span } of named) {
+    for (const { name, span } of inRange) {
       const refusal = admission.refused.get(name);
       if (refusal !== undefined) {
         rejections.add(`its endpoint is not discovered: ${refusal}`, 1, name);

@@ -29,6 +29,8 @@ export interface OtlpReceiverOptions {
   maxInFlight: number;
   ingest: Ingest;
   log: FastifyBaseLogger;
+  /** Called for every answer, with the export's result when it was accepted (metrics). */
+  onAnswer?: ((status: number, result: IngestResult | undefined) => void) | undefined;
 }
 
 /** The OTLP path for traces (the spec's default; exporters append it to OTEL_EXPORTER_OTLP_ENDPOINT). */
@@ -153,6 +155,7 @@ export class OtlpReceiver {
         });
       }
       this.send(res, 200, encoding, exportResponse(result, encoding));
+      this.opts.onAnswer?.(200, result);
     } catch (err) {
       const refusal =
         err instanceof Refusal
@@ -162,6 +165,7 @@ export class OtlpReceiver {
       // Early refusals leave the body unread: close the connection rather than read it all.
       const headers = { ...refusal.headers, ...(req.complete ? {} : { connection: 'close' }) };
       this.send(res, refusal.status, encoding, statusBody(refusal, encoding), headers);
+      this.opts.onAnswer?.(refusal.status, undefined);
     } finally {
       if (counted) this.inFlight--;
     }
@@ -228,6 +232,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('data', onData);
     req.once('end', () => resolve(Buffer.concat(chunks, size)));
     req.once('error', reject);
+    // An exporter that goes away mid-body must not hold its in-flight slot for ever.
+    req.once('close', () => {
+      if (!req.complete) reject(new Refusal(400, 'the request ended before its body'));
+    });
   });
 }
 

@@ -127,6 +127,10 @@ function run(
     if (v !== undefined && !k.startsWith('JIT_') && !k.startsWith('SPANGEN_')) base[k] = v;
   }
   delete base.NODE_TEST_CONTEXT;
+  // The OTLP receiver's 4318 (the CLI's default) is one port for every broker on this machine:
+  // the brokers of these files run one after another and must not wait for the last to let go
+  // (the files' own environment still wins).
+  base.JIT_OTLP_PORT = '0';
 
   const entrypoint = c.entrypoint ?? image.entrypoint;
   const command = c.command ?? (c.entrypoint ? [] : image.cmd);

@@ -53,7 +53,10 @@ function childEnv(env: Record<string, string> | undefined): NodeJS.ProcessEnv {
   }
   // Brokers keep their store in memory unless a test asks for a file (--store or JIT_STORE):
   // the CLI's default file under the working directory would be shared by every test broker.
-  return { ...base, JIT_STORE: ':memory:', ...env };
+  // Nor do they bind the OTLP receiver's 4318 unless a test asks for it (--otlp-port or
+  // JIT_OTLP_PORT): brokers of tests running at once (and anything else on the machine) would
+  // fight over it.
+  return { ...base, JIT_STORE: ':memory:', JIT_OTLP_PORT: '0', ...env };
 }
 
 function start(args: string[], env: Record<string, string> | undefined) {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { after, afterEach, describe, it } from 'node:test';
 import { SpanKind, SpanStatusCode, type HrTime } from '@opentelemetry/api';
@@ -277,24 +278,26 @@ describe('OTLP receiver: raw requests (curl-equivalent) and bad input', () => {
   it('a span that cannot be used is counted in partialSuccess, the rest kept', async () => {
     const b = await broker();
     const t = nowNs();
+    const old = t - 49n * 3_600_000_000_000n;
     const doc = specDocument('users', [
       { name: 'ok', startNs: t, endNs: t + 5_000_000n },
       { name: 'backwards', startNs: t, endNs: t - 5_000_000n },
+      { name: 'too old', startNs: old, endNs: old + 5_000_000n },
     ]);
     const r = await post(b, JSON.stringify(doc), JSON_CT);
     assert.equal(r.status, 200);
     const body = JSON.parse(r.text) as {
       partialSuccess: { rejectedSpans: string; errorMessage: string };
     };
-    assert.equal(body.partialSuccess.rejectedSpans, '1');
-    assert.ok(body.partialSuccess.errorMessage.length > 0);
+    assert.equal(body.partialSuccess.rejectedSpans, '2');
+    assert.match(body.partialSuccess.errorMessage, /started before the window/);
     assert.deepEqual(
       b.otlp?.windows.read('users GET /users/{id}', { limit: 10, sinceMs: 0 }).durationsMs,
       [5],
     );
   });
 
-  it('--max-endpoints and --otlp-deny: spans of refused endpoints are rejected with a reason (protobuf answer)', async () => {
+  it('--max-endpoints and --otlp-deny: spans of refused endpoints are rejected with a reason', async () => {
     writeFileSync(join(dir, 'one.config'), 'listed\n');
     const b = await broker({
       maxEndpoints: 2,
@@ -325,6 +328,44 @@ describe('OTLP receiver: raw requests (curl-equivalent) and bad input', () => {
     // The file sync keeps the discovered endpoint.
     await b.cycles.runCycle();
     assert.equal(b.store.get('a GET /users/{id}')?.origin, 'otlp');
+  });
+
+  it('a protobuf export gets a protobuf ExportTraceServiceResponse the SDK itself decodes', async () => {
+    const b = await broker({ otlpDeny: ['svc GET /deny*'] });
+    const { ProtobufTraceSerializer } = await import('@opentelemetry/otlp-transformer');
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'svc' }),
+    });
+    const tracer = provider.getTracer('t');
+    const spans = ['/keep', '/deny-me'].map((route) => {
+      const span = tracer.startSpan(`GET ${route}`, {
+        kind: SpanKind.SERVER,
+        attributes: { 'http.request.method': 'GET', 'http.route': route },
+      });
+      span.end();
+      return span as never;
+    });
+    const r = await post(
+      b,
+      ProtobufTraceSerializer.serializeRequest(spans) ?? new Uint8Array(),
+      PROTO_CT,
+    );
+    assert.equal(r.status, 200);
+    assert.equal(r.type, 'application/x-protobuf');
+    const answer = ProtobufTraceSerializer.deserializeResponse(r.bytes) as {
+      partialSuccess?: { rejectedSpans?: unknown; errorMessage?: string };
+    };
+    assert.equal(Number(answer.partialSuccess?.rejectedSpans), 1);
+    assert.match(answer.partialSuccess?.errorMessage ?? '', /otlp-deny.*svc GET \/deny-me/);
+    assert.deepEqual(b.otlp?.windows.endpoints(), ['svc GET /keep']);
+    // Full success: an empty message.
+    const ok = await post(
+      b,
+      ProtobufTraceSerializer.serializeRequest([spans[0]!]) ?? new Uint8Array(),
+      PROTO_CT,
+    );
+    assert.equal(ok.status, 200);
+    assert.equal(ok.bytes.length, 0);
   });
 
   it('bad input: each gets its OTLP answer, nothing is stored, the broker stays up', async () => {
@@ -394,6 +435,53 @@ describe('OTLP receiver: raw requests (curl-equivalent) and bad input', () => {
     r = await post(b, good, { ...JSON_CT, ...auth });
     assert.equal(r.status, 200);
     assert.deepEqual(b.otlp?.windows.endpoints(), ['svc GET /users/{id}']);
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    assert.match(metrics, /jit_otlp_exports_total\{status="413"\} 2/);
+    assert.match(metrics, /jit_otlp_exports_total\{status="401"\} 2/);
+    assert.match(metrics, /jit_otlp_spans_total\{result="accepted"\} 1/);
+  });
+
+  it('many distinct span names: the list stops at --max-endpoints, the rest is rejected with the reason', async () => {
+    const b = await broker({ maxEndpoints: 100 });
+    const t = nowNs();
+    const doc = specDocument('many', []);
+    const spans = doc.resourceSpans[0]!.scopeSpans[0]!.spans as Record<string, unknown>[];
+    for (let i = 0; i < 5000; i++) {
+      spans.push({
+        name: `op-${i}`,
+        kind: 2,
+        startTimeUnixNano: String(t),
+        endTimeUnixNano: String(t + 1_000_000n),
+        attributes: [{ key: 'http.route', value: { stringValue: `/n/x${i}` } }],
+      });
+    }
+    const r = await post(b, JSON.stringify(doc), JSON_CT);
+    assert.equal(r.status, 200);
+    const body = JSON.parse(r.text) as {
+      partialSuccess: { rejectedSpans: string; errorMessage: string };
+    };
+    assert.equal(body.partialSuccess.rejectedSpans, '4900');
+    assert.match(
+      body.partialSuccess.errorMessage,
+      /^4900 spans: its endpoint is not discovered: beyond --max-endpoints \(100\)/,
+    );
+    assert.ok(body.partialSuccess.errorMessage.length <= 1024);
+    assert.equal(b.store.size, 100);
+    assert.equal(b.otlp?.windows.endpoints().length, 100);
+  });
+
+  it('a huge attribute value becomes at most a 512-character name, never more', async () => {
+    const b = await broker();
+    const t = nowNs();
+    const doc = specDocument('huge', [{ name: 'x', startNs: t, endNs: t + 3_000_000n }]);
+    const span = doc.resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
+    span.attributes[1]!.value.stringValue = `/${'a'.repeat(1_000_000)}`;
+    const r = await post(b, JSON.stringify(doc), JSON_CT);
+    assert.equal(r.status, 200, r.text);
+    const names = b.store.list().map((e) => e.name);
+    assert.equal(names.length, 1);
+    assert.ok((names[0] ?? '').length <= 512);
+    assert.ok(names[0]?.startsWith('huge GET /aaa'));
   });
 
   it('64-bit times as JSON numbers are read (the proto3 JSON mapping accepts both)', async () => {
@@ -431,6 +519,27 @@ describe('OTLP receiver: raw requests (curl-equivalent) and bad input', () => {
     }).then((r) => assert.equal(r.retryAfter, '1'));
     release();
     assert.equal((await first).status, 200);
+  });
+
+  it('an exporter that goes away mid-body frees its in-flight slot', async () => {
+    const b = await broker({ otlpMaxInFlight: 1 });
+    const url = new URL(b.otlpUrl ?? '');
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(
+      'POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"resou',
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+    const t = nowNs();
+    const doc = JSON.stringify(
+      specDocument('after', [{ name: 'x', startNs: t, endNs: t + 1_000_000n }]),
+    );
+    const r = await waitFor(async () => {
+      const res = await post(b, doc, JSON_CT);
+      return res.status === 200 ? res : false;
+    }, 5000);
+    assert.equal(r.status, 200);
   });
 
   it('the windows route needs the worker token when one is set; off without a receiver', async () => {

@@ -43,7 +43,8 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     if (k.startsWith('JIT_') || k.startsWith('npm_') || k === 'NODE_TEST_CONTEXT') continue;
     base[k] = v;
   }
-  return { ...base, JIT_STORE: ':memory:', ...extra };
+  // No OTLP receiver on 4318 (the CLI's default) unless asked: test brokers would share the port.
+  return { ...base, JIT_STORE: ':memory:', JIT_OTLP_PORT: '0', ...extra };
 }
 
 interface Proc {
