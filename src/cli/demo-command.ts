@@ -110,8 +110,21 @@ export function demoCommand(): Command {
           }
         };
         if (!loaded.ok) broker = await start(null);
-        else if (explicitOtlpPort !== undefined) broker = await start(explicitOtlpPort);
-        else {
+        else if (explicitOtlpPort !== undefined) {
+          try {
+            broker = await start(explicitOtlpPort);
+          } catch (err) {
+            // The broker's hint says "0 turns it off"; in the demo 0 means any free port.
+            if (!(
+              err instanceof PortInUseError && err.message.startsWith(`port ${explicitOtlpPort} `)
+            ))
+              throw err;
+            throw new PortInUseError(
+              explicitOtlpPort,
+              'choose another with --otlp-port (or JIT_DEMO_OTLP_PORT; 0 = any free port)',
+            );
+          }
+        } else {
           try {
             broker = await start(DEMO_OTLP_PORT);
           } catch (err) {

@@ -1,6 +1,7 @@
 // `jit demo` on OTLP: the real process sends SDK spans to its receiver, endpoints are discovered with distinct timeouts, SIGTERM exits 0.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { DEMO_ROUTES, demoEndpointName } from '../../src/cli/demo-traffic.ts';
 import { REPO_ROOT } from '../helpers/processes.ts';
@@ -93,5 +94,27 @@ describe('jit demo on OTLP', () => {
     const exit = await exited;
     children.delete(proc);
     assert.equal(exit.code, 0, out);
+  });
+
+  it('an --otlp-port in use is named with the flag to choose another; exit 2', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const run = spawnSync(
+        process.execPath,
+        ['bin/jit.js', 'demo', '--port', '0', '--otlp-port', String(port)],
+        { cwd: REPO_ROOT, env: env(), encoding: 'utf8', timeout: 30_000 },
+      );
+      assert.equal(run.status, 2, run.stdout + run.stderr);
+      assert.match(
+        run.stderr,
+        new RegExp(
+          `port ${port} is in use; choose another with --otlp-port \\(or JIT_DEMO_OTLP_PORT`,
+        ),
+      );
+    } finally {
+      blocker.close();
+    }
   });
 });
