@@ -22,6 +22,8 @@ import { servedTimeout } from '../../src/core/serving.ts';
 import { createStrategy } from '../../src/strategies/registry.ts';
 import { workerConfig } from '../../src/worker/config.ts';
 import { startWorker, type RunningWorker } from '../../src/worker/run.ts';
+import { freePort } from '../helpers/influxd.ts';
+import { killAll, spawnJit } from '../helpers/processes.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'jit-otlp-'));
@@ -602,3 +604,40 @@ function decodeStatus(bytes: Uint8Array): { code: number; message: string } {
   }
   return out;
 }
+
+describe('jit broker --otlp-port (the issue 15 contract)', () => {
+  after(() => killAll());
+
+  it('--otlp-port P accepts POST /v1/traces on P in the broker process; --otlp-port 0 turns it off', async () => {
+    const port = await freePort();
+    const on = await spawnJit([
+      'broker',
+      '--port',
+      '0',
+      '--endpoints',
+      emptyList,
+      '--otlp-port',
+      String(port),
+    ]);
+    await waitFor(() => on.logs().includes(`OTLP receiver listening on http://127.0.0.1:${port}`));
+    const t = nowNs();
+    const doc = specDocument('cli', [{ name: 'x', startNs: t, endNs: t + 4_000_000n }]);
+    const res = await fetch(`http://127.0.0.1:${port}/v1/traces`, {
+      method: 'POST',
+      headers: JSON_CT,
+      body: JSON.stringify(doc),
+    });
+    assert.equal(res.status, 200);
+    const list = (await json(`${on.url}/v1/endpoints`)).body as { endpoints: View[] };
+    assert.deepEqual(
+      list.endpoints.map((e) => e.endpoint),
+      ['cli GET /users/{id}'],
+    );
+    await on.kill();
+
+    const off = await spawnJit(['broker', '--port', '0', '--otlp-port', '0']);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.doesNotMatch(off.logs(), /OTLP receiver/);
+    await off.kill();
+  });
+});
