@@ -1,5 +1,9 @@
 // The demo's traffic: SERVER spans with distinct latency shapes, sent through the real OpenTelemetry JS SDK (OTLP/protobuf) to the receiver.
 import type { Tracer } from '@opentelemetry/api';
+import type * as OtelApi from '@opentelemetry/api';
+import type * as OtelProto from '@opentelemetry/exporter-trace-otlp-proto';
+import type * as OtelResources from '@opentelemetry/resources';
+import type * as OtelSdk from '@opentelemetry/sdk-trace-base';
 import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import {
   describeSyntheticProfile,
@@ -85,7 +89,15 @@ export function drawDurationMs(p: SyntheticProfile, phase: number, t: number): n
  * Imports the SDK packages at run time: they are devDependencies, absent from an installed
  * package (`npm install justintimeout`), where the demo falls back to the synthetic source.
  */
-async function loadOtel() {
+/** The SDK's modules (type-only imports: nothing of them is loaded until `loadOtel` runs). */
+export interface OtelModules {
+  api: typeof OtelApi;
+  sdk: typeof OtelSdk;
+  resources: typeof OtelResources;
+  proto: typeof OtelProto;
+}
+
+async function loadOtel(): Promise<OtelModules> {
   const [api, sdk, resources, proto] = await Promise.all([
     import('@opentelemetry/api'),
     import('@opentelemetry/sdk-trace-base'),
@@ -96,7 +108,6 @@ async function loadOtel() {
 }
 
 /** The SDK's modules, as `tryLoadOtel` answers them. */
-export type OtelModules = Awaited<ReturnType<typeof loadOtel>>;
 
 /**
  * Loads the SDK: answers the modules, or a one-line reason they are missing (an installed
