@@ -1,9 +1,8 @@
 // Persisted SpanWindows (better-sqlite3): every append committed as one packed log row, compacted into one blob per endpoint; reads from memory.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import { JitError, StoreSchemaTooNewError, StoreUnavailableError } from '../core/errors.ts';
-import type { Migration } from './sqlite-store.ts';
+import type Database from 'better-sqlite3';
+import { JitError, StoreUnavailableError } from '../core/errors.ts';
+import type { Migration } from './sqlite-migration.ts';
+import { describeSqliteError, openSqlite } from './sqlite-open.ts';
 import { MemorySpanWindows, type MemorySpanWindowsOptions } from './span-windows-memory.ts';
 import type { WindowEntry } from './span-window-types.ts';
 
@@ -92,7 +91,7 @@ export class SqliteSpanWindows extends MemorySpanWindows {
   constructor(opts: SqliteSpanWindowsOptions) {
     super(opts);
     this.path = opts.path;
-    this.db = openWindowsDatabase(
+    this.db = openSqlite(
       opts.path,
       opts.migrations ?? WINDOWS_MIGRATIONS,
       opts.synchronous ?? 'NORMAL',
@@ -112,7 +111,10 @@ export class SqliteSpanWindows extends MemorySpanWindows {
       this.load();
     } catch (err) {
       this.db.close();
-      throw new StoreUnavailableError(opts.path, `loading its windows failed: ${describe(err)}`);
+      throw new StoreUnavailableError(
+        opts.path,
+        `loading its windows failed: ${describeSqliteError(err)}`,
+      );
     }
     const every = opts.compactEveryMs ?? 60_000;
     if (every > 0) {
@@ -303,64 +305,11 @@ export class SqliteSpanWindows extends MemorySpanWindows {
    */
   private failure(err: unknown): Error {
     if (err instanceof JitError) return err;
-    return new StoreUnavailableError(this.path, `writing failed: ${describe(err)}`);
+    return new StoreUnavailableError(this.path, `writing failed: ${describeSqliteError(err)}`);
   }
 
   /** The database file (for messages). */
   get file(): string {
     return this.path;
   }
-}
-
-/**
- * Opens the windows file locked for this process, in WAL mode, migrated to the last version; a
- * file from a newer version is refused untouched. (The same steps as the broker store's file.)
- */
-function openWindowsDatabase(
-  path: string,
-  migrations: readonly Migration[],
-  synchronous: 'NORMAL' | 'FULL',
-): Database.Database {
-  let db: Database.Database | undefined;
-  try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    db = new Database(path, { timeout: 0 });
-    // One broker per file, for the connection's life; set before WAL so that WAL keeps its
-    // index in process memory rather than a shared-memory file.
-    db.pragma('locking_mode = EXCLUSIVE');
-    const found = db.pragma('user_version', { simple: true }) as number;
-    if (found > migrations.length) throw new StoreSchemaTooNewError(path, found, migrations.length);
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${synchronous}`);
-    db.exec('BEGIN IMMEDIATE; COMMIT;');
-    for (let version = found; version < migrations.length; version++) {
-      const step = migrations[version] as Migration;
-      try {
-        db.transaction(() => {
-          step.up(db as Database.Database);
-          (db as Database.Database).pragma(`user_version = ${version + 1}`);
-        })();
-      } catch (err) {
-        throw new StoreUnavailableError(
-          path,
-          `migrating it from schema ${version} to ${version + 1} (${step.description}) failed: ${describe(err)}`,
-        );
-      }
-    }
-    return db;
-  } catch (err) {
-    if (db?.open) db.close();
-    if (err instanceof StoreSchemaTooNewError || err instanceof StoreUnavailableError) throw err;
-    throw new StoreUnavailableError(path, describe(err));
-  }
-}
-
-function describe(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  if (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED')
-    return 'it is locked by another process (is another broker using it?)';
-  if (e.code === 'SQLITE_NOTADB') return 'it is not a SQLite database';
-  if (e.code === 'SQLITE_CANTOPEN') return 'it cannot be opened (check the path and permissions)';
-  if (e.code === 'SQLITE_READONLY') return 'it is read-only';
-  return e.message ?? String(err);
 }

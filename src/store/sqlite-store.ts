@@ -1,32 +1,11 @@
 // SQLite TimeoutStore (better-sqlite3): the endpoint table cached in memory, every change written in a transaction.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import { StoreSchemaTooNewError, StoreUnavailableError } from '../core/errors.ts';
+import type Database from 'better-sqlite3';
 import { MemoryStore, type MemoryStoreOptions } from './memory-store.ts';
+import type { Migration } from './sqlite-migration.ts';
+import { openSqlite } from './sqlite-open.ts';
 import type { ComputationInfo, EndpointRecord, HistoryPoint, HistoryQuery } from './types.ts';
 
-/**
- * What a migration step may use of the connection: the part of better-sqlite3's `Database` it
- * needs, declared here so that the package's type declarations do not require
- * `@types/better-sqlite3` of a user who imports `justintimeout/server`.
- */
-export interface MigrationDb {
-  exec(sql: string): unknown;
-  prepare(sql: string): {
-    run(...params: unknown[]): unknown;
-    all(...params: unknown[]): unknown[];
-    get(...params: unknown[]): unknown;
-  };
-}
-
-/** One step of the schema: moves a store from the version before it to the next one. */
-export interface Migration {
-  /** What the step changes (for messages). */
-  description: string;
-  /** Applies the step; runs inside the transaction that also sets the new `user_version`. */
-  up(db: MigrationDb): void;
-}
+export type { Migration, MigrationDb } from './sqlite-migration.ts';
 
 /**
  * The schema's history, keyed by `PRAGMA user_version`: `MIGRATIONS[i]` takes a store from
@@ -66,37 +45,6 @@ CREATE INDEX IF NOT EXISTS history_by_time ON history (at_ms);
 `),
   },
 ];
-
-/**
- * Brings `db` from its `user_version` to `migrations.length`, one transaction per step (a step
- * that fails leaves the store at the version before it, with nothing of that step applied).
- * Throws `StoreSchemaTooNewError` for a store past the last step, before anything is written.
- * Answers the version the store was at.
- */
-function migrate(
-  db: Database.Database,
-  path: string,
-  migrations: readonly Migration[] = MIGRATIONS,
-): number {
-  const found = db.pragma('user_version', { simple: true }) as number;
-  if (found > migrations.length) throw new StoreSchemaTooNewError(path, found, migrations.length);
-  for (let version = found; version < migrations.length; version++) {
-    const step = migrations[version] as Migration;
-    try {
-      db.transaction(() => {
-        step.up(db);
-        // Inside the step's transaction: the version and the step commit together.
-        db.pragma(`user_version = ${version + 1}`);
-      })();
-    } catch (err) {
-      throw new StoreUnavailableError(
-        path,
-        `migrating it from schema ${version} to ${version + 1} (${step.description}) failed: ${describe(err)}`,
-      );
-    }
-  }
-  return found;
-}
 
 interface EndpointRow {
   name: string;
@@ -158,7 +106,7 @@ export class SqliteStore extends MemoryStore {
   constructor(opts: SqliteStoreOptions) {
     super(opts);
     this.path = opts.path;
-    this.db = openDatabase(opts.path, opts.migrations ?? MIGRATIONS);
+    this.db = openSqlite(opts.path, opts.migrations ?? MIGRATIONS);
     this.stmts = {
       upsert: this.db.prepare(
         `INSERT INTO endpoints (name, origin, options, stored_ms, status, computed_at, attempted_at, last, last_error)
@@ -301,43 +249,4 @@ export class SqliteStore extends MemoryStore {
   get file(): string {
     return this.path;
   }
-}
-
-/**
- * Opens the store's file, locked for this process, in WAL mode and migrated to the last schema
- * version; a file from a newer version is refused untouched. Closes what it opened on failure.
- */
-function openDatabase(path: string, migrations: readonly Migration[]): Database.Database {
-  let db: Database.Database | undefined;
-  try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    db = new Database(path, { timeout: 0 });
-    // One broker per file: hold the lock for the connection's life, so a second broker on the
-    // same file fails at start-up instead of interleaving writes. (Set before WAL, so that WAL
-    // keeps its index in process memory rather than a shared-memory file.)
-    db.pragma('locking_mode = EXCLUSIVE');
-    // A store from a newer version is refused before anything is written to it (WAL mode and
-    // the lock below both write to the file).
-    const found = db.pragma('user_version', { simple: true }) as number;
-    if (found > migrations.length) throw new StoreSchemaTooNewError(path, found, migrations.length);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.exec('BEGIN IMMEDIATE; COMMIT;');
-    migrate(db, path, migrations);
-    return db;
-  } catch (err) {
-    if (db?.open) db.close();
-    if (err instanceof StoreSchemaTooNewError || err instanceof StoreUnavailableError) throw err;
-    throw new StoreUnavailableError(path, describe(err));
-  }
-}
-
-function describe(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  if (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED')
-    return 'it is locked by another process (is another broker using it?)';
-  if (e.code === 'SQLITE_NOTADB') return 'it is not a SQLite database';
-  if (e.code === 'SQLITE_CANTOPEN') return 'it cannot be opened (check the path and permissions)';
-  if (e.code === 'SQLITE_READONLY') return 'it is read-only';
-  return e.message ?? String(err);
 }
