@@ -27,7 +27,7 @@ afterEach(async () => {
   for (const s of open.splice(0).reverse()) await s.close();
 });
 
-/** A broker serving `customer` = ceil(1.1 × storedMs), and a warm client for it. */
+/** A broker serving `customer` = ceil(storedMs + storedMs / 10), and a warm client for it. */
 async function timeoutsWith(storedMs: number): Promise<TimeoutClient> {
   const endpointsFile = join(dir, `endpoints-${storedMs}.config`);
   writeFileSync(endpointsFile, 'customer\n');
