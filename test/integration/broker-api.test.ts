@@ -173,7 +173,7 @@ describe('cycles', () => {
       timeoutMs: number;
     };
     assert.equal(view.storedMs, 200);
-    assert.equal(view.timeoutMs, 221);
+    assert.equal(view.timeoutMs, 220);
     v = 150; // decreases are never damped
     await b.cycles.runCycle();
     assert.equal((await get(`${b.url}/gettimeout?url=e`)).text, '165');
@@ -188,7 +188,7 @@ describe('cycles', () => {
     const computedAt = Date.parse(b.store.get('e')?.computedAt ?? '');
     await b.cycles.runCycle();
     const second = w.bodies.at(-1) as { previous: Record<string, unknown> };
-    // Served: ceil(100 · 1.1) = 111, clamped to the endpoint's maxMs = 50.
+    // Served: ceil(100 + 100 / 10) = 110, clamped to the endpoint's maxMs = 50.
     assert.deepEqual(second.previous, {
       servedMs: 50,
       computedAtMs: computedAt,
