@@ -174,7 +174,7 @@ export class Registration {
       const renewMs = this.opts.legacyRenewMs ?? LEGACY_RENEW_MS;
       this.opts.log.info(
         { broker: this.opts.brokerUrl, calledAt, renewMs, v1Status },
-        `broker has no v1 API (POST /v1/workers: HTTP ${v1Status}): registered the original's way, GET /register, renewed every ${Math.round(renewMs / 1000)} s; it calls GET /computetimeout on ${calledAt}`,
+        `broker has no v1 API (POST /v1/workers: HTTP ${v1Status}): registered the original's way, GET /register, renewed every ${renewMs % 60_000 === 0 ? `${renewMs / 60_000} min` : `${renewMs / 1000} s`}; it calls GET /computetimeout on ${calledAt}`,
       );
     }
   }
