@@ -41,13 +41,13 @@ export interface RegistrationOptions {
   };
 }
 
-/** Registration lifecycle of one worker. `start()` resolves once; the loop keeps going in the background. */
 /** Statuses that say the broker does not have our API: the original answers 404 to POST /v1/workers. */
 const NOT_OUR_API = new Set([404, 405, 501]);
 
 /** `v1`: POST /v1/workers and heartbeats; `legacy`: the original broker's GET /register. */
 export type RegistrationMode = 'v1' | 'legacy';
 
+/** Registration lifecycle of one worker. `start()` resolves once; the loop keeps going in the background. */
 export class Registration {
   private id: string | undefined;
   /** How we are registered, once we are. */
@@ -84,8 +84,8 @@ export class Registration {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     try {
-      // Registered with an original broker: GET /register again is its renewal (and the v1 API
-      // is tried first, so a broker replaced by ours is found).
+      // Registered with an original broker (no id): register() again is the renewal, and it
+      // tries the v1 API first, so a broker replaced by ours is found.
       if (this.id === undefined) await this.register();
       else await this.heartbeat();
       if (this.lastLogged !== undefined) {
