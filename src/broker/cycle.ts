@@ -188,6 +188,7 @@ export class CycleRunner {
           );
           summary.failed++;
         } else if (r.ok) {
+          this.graceLogged.delete(r.workerId); // it listens now: a later restart is said again
           if (recordComputation(store, config, r.endpoint, r.outcome.reply, r.workerId, r.at)) {
             summary.done++;
           }

@@ -127,6 +127,19 @@ describe('our broker with original workers (SPEC §2, Worker)', { skip: flaskSki
     assert.ok(!messages(b).includes('worker evicted'), b.stdout());
   });
 
+  it('evicts a legacy worker that is slower than --legacy-call-timeout-ms', async () => {
+    const port = await freePort();
+    const b = await broker(port, ['--legacy-call-timeout-ms', '1000']);
+    originalWorker(b.url, port, ['--listen-delay', '0.5', '--slow-seconds', '2.5']);
+    const evicted = await waitFor(
+      () => jsonLines(b.stdout()).find((l) => l.msg === 'worker evicted'),
+      15_000,
+      { message: 'an eviction' },
+    );
+    assert.match(String(evicted.reason), /no answer within 1000 ms/);
+    assert.equal((await getText(`${b.url}/gettimeout?url=customer`)).text, '100'); // never computed
+  });
+
   it('without the grace period the same worker is evicted, and comes back only at its renewal', async () => {
     const port = await freePort();
     const b = await broker(port, ['--legacy-grace-ms', '0']);
