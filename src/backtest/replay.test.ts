@@ -125,7 +125,7 @@ describe('replayEndpoint', () => {
       [{ name: 'f', strategy: flaky }],
       opts,
     );
-    assert.deepEqual(r.timeline.servedMs.f, [56, 56, 56]); // 50 · 1.1 = 55.00000000000001
+    assert.deepEqual(r.timeline.servedMs.f, [55, 55, 55]); // ceil(50 + 50 / 10)
     assert.equal(r.scores.f!.failures, 1);
   });
 

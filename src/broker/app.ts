@@ -120,6 +120,7 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
   const registry = new WorkerRegistry({
     leaseMs: config.leaseMs,
     legacyLeaseMs: config.legacyLeaseMs,
+    legacyGraceMs: config.legacyGraceMs,
     defaultConcurrency: config.concurrency,
     maxWorkers: config.maxWorkers,
     onEvict: (w, reason) => log.warn({ workerId: w.id, url: w.url, reason }, 'worker evicted'),

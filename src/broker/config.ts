@@ -54,6 +54,18 @@ export const brokerConfigSchema = z
       .default(25 * 60_000),
     /** Port of workers registered through GET /register (the original's fixed port). Default 7000. */
     legacyWorkerPort: z.number().int().min(1).max(65535).default(7000),
+    /**
+     * Time allowed for one call to a worker registered through GET /register: the original's
+     * ConvLSTM takes 24–59 s per call on 2 cores, and the original broker waited for ever.
+     * Default 120000 (ms).
+     */
+    legacyCallTimeoutMs: z.number().int().positive().default(120_000),
+    /**
+     * A worker registered through GET /register is not evicted for a refused connection during
+     * this long after its last GET /register: the original worker registers before its HTTP
+     * server listens (and loads TensorFlow first). Default 60000 (ms).
+     */
+    legacyGraceMs: z.number().int().min(0).default(60_000),
     /** Target false-timeout rate α sent with every job. Default 0.001. */
     alpha: z.number().gt(0).lt(1).default(0.001),
     /** Strategy every job names; unset leaves the choice to each worker. Default unset. */
@@ -218,7 +230,17 @@ export const brokerCliOptions: CliOptionTable<BrokerConfigInput> = {
   legacyWorkerPort: {
     env: 'JIT_LEGACY_WORKER_PORT',
     arg: 'port',
-    help: 'port of workers registered via GET /register',
+    help: 'port the broker calls workers registered via GET /register on (the original: 7000)',
+  },
+  legacyCallTimeoutMs: {
+    env: 'JIT_LEGACY_CALL_TIMEOUT_MS',
+    unit: 'ms',
+    help: 'time allowed for one call to a worker registered via GET /register',
+  },
+  legacyGraceMs: {
+    env: 'JIT_LEGACY_GRACE_MS',
+    unit: 'ms',
+    help: 'a worker that just called GET /register is not evicted for a refused connection for this long',
   },
   alpha: {
     env: 'JIT_ALPHA',

@@ -30,6 +30,12 @@ describe('callTimeoutFor', () => {
     assert.equal(callTimeoutFor(worker(10_000), config, 8), 85_000); // 8 × 10 s + 5 s
     assert.equal(callTimeoutFor(worker(600_000), config), 605_000);
   });
+
+  it('gives a worker of the original (GET /register) the legacy call timeout, 120 s by default', () => {
+    const legacy = { maxJobMs: undefined, protocol: 'legacy' } as WorkerRecord;
+    assert.equal(callTimeoutFor(legacy, config), 120_000);
+    assert.equal(callTimeoutFor(legacy, brokerConfig({ legacyCallTimeoutMs: 90_000 })), 90_000);
+  });
 });
 
 /** A source whose window for every endpoint is whatever the test put in `durationsMs`. */

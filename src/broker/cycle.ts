@@ -27,6 +27,8 @@ export class CycleRunner {
   private count = 0;
   /** Rejected lines of the endpoint list already logged: each is said once, not every cycle. */
   private reportedLines = new Set<string>();
+  /** Legacy workers whose grace period was already logged (one line per worker, not per cycle). */
+  private graceLogged = new Set<string>();
   /** The last finished cycle. */
   last: CycleSummary | undefined;
   /** The most recent finished cycles, oldest first (at most RECENT_CYCLES). */
@@ -149,8 +151,27 @@ export class CycleRunner {
       },
       batchSize: (worker) =>
         worker.protocol === 'v1' ? Math.min(config.batchSize, worker.maxBatch) : 1,
-      onUnreachable: (worker, error, endpoint) =>
-        registry.evict(worker.id, `${error} (while computing "${endpoint}")`),
+      onUnreachable: (worker, error, endpoint, kind) => {
+        // The original worker calls GET /register before its server listens: a refused
+        // connection right after it is expected, so it stays (this cycle goes on without it).
+        if (kind === 'unreachable' && registry.inGrace(worker)) {
+          if (!this.graceLogged.has(worker.id)) {
+            this.graceLogged.add(worker.id);
+            log.info(
+              {
+                workerId: worker.id,
+                workerUrl: worker.url,
+                err: error,
+                graceMs: config.legacyGraceMs,
+              },
+              'legacy worker not listening yet; kept during its grace period after GET /register',
+            );
+          }
+          return;
+        }
+        this.graceLogged.delete(worker.id);
+        registry.evict(worker.id, `${error} (while computing "${endpoint}")`);
+      },
       onAttemptFailed: (worker, endpoint, error, retry) =>
         log.warn(
           { endpoint, workerId: worker.id, workerUrl: worker.url, err: error, retry },
@@ -167,6 +188,7 @@ export class CycleRunner {
           );
           summary.failed++;
         } else if (r.ok) {
+          this.graceLogged.delete(r.workerId); // it listens now: a later restart is said again
           if (recordComputation(store, config, r.endpoint, r.outcome.reply, r.workerId, r.at)) {
             summary.done++;
           }
@@ -265,13 +287,16 @@ const JOB_BUDGET_SLACK_MS = 5000;
 /**
  * The time allowed for a call of `jobs` jobs: the configured one, or longer when the worker's
  * announced job budget needs it (each job of a batch may take its budget). A batch of fast jobs
- * gets the same allowance as one job, so a hung worker is found as soon as before.
+ * gets the same allowance as one job, so a hung worker is found as soon as before. A worker of
+ * the original (GET /register) announces nothing and trains for tens of seconds per call: it
+ * gets `legacyCallTimeoutMs`.
  */
 export function callTimeoutFor(
   worker: WorkerRecord,
   config: Readonly<BrokerConfig>,
   jobs = 1,
 ): number {
+  if (worker.protocol === 'legacy') return config.legacyCallTimeoutMs;
   return worker.maxJobMs === undefined
     ? config.callTimeoutMs
     : Math.max(config.callTimeoutMs, worker.maxJobMs * jobs + JOB_BUDGET_SLACK_MS);

@@ -35,8 +35,8 @@ export interface DispatchOptions {
   callBatch?: (worker: WorkerRecord, endpoints: string[]) => Promise<CallOutcome[]>;
   /** Jobs per call at most for a worker. Default 1 (one job per call). */
   batchSize?: (worker: WorkerRecord) => number;
-  /** Called when a worker failed to answer; the dispatcher stops using it at once. */
-  onUnreachable: (worker: WorkerRecord, error: string, endpoint: string) => void;
+  /** Called when a worker failed to answer (`kind` says how); the dispatcher stops using it at once. */
+  onUnreachable: (worker: WorkerRecord, error: string, endpoint: string, kind: FailureKind) => void;
   /** Called for every failed attempt, before the job is retried elsewhere or given up. */
   onAttemptFailed?: (worker: WorkerRecord, endpoint: string, error: string, retry: boolean) => void;
   /** Called with each final result as soon as it is known (so values are stored without waiting). */
@@ -159,7 +159,7 @@ export async function dispatch(
       worker.jobsFailed++;
       job.lastFailure = { kind: outcome.kind, error: outcome.error };
       if (evicts(outcome.kind) && alive.delete(worker.id)) {
-        opts.onUnreachable(worker, outcome.error, job.endpoint);
+        opts.onUnreachable(worker, outcome.error, job.endpoint, outcome.kind);
       }
       const retry = job.attempts < opts.maxAttempts && canStillRun(job);
       opts.onAttemptFailed?.(worker, job.endpoint, outcome.error, retry);

@@ -52,7 +52,7 @@ export const brokerRouteDocs = once((): RouteDocs => {
       tags: ['original'],
       querystring: input(getTimeoutQuerySchema),
       response: {
-        200: textAnswer('Timeout in ms.', '221'),
+        200: textAnswer('Timeout in ms.', '220'),
         400: error('No `url` parameter.'),
         422: textAnswer('Unknown endpoint.', 'Endpoint Invalid'),
       },

@@ -66,4 +66,25 @@ describe('WorkerRegistry', () => {
     for (let i = 0; i < 3; i++) r.register(`http://127.0.0.1:${7001 + i}`, 'v1');
     assert.throws(() => r.register('http://127.0.0.1:7999', 'v1'), /worker limit/);
   });
+  it('keeps a legacy worker in grace for legacyGraceMs after its last GET /register', () => {
+    const now = { t: 0 };
+    const r = new WorkerRegistry({
+      leaseMs: 30_000,
+      legacyLeaseMs: 1_500_000,
+      legacyGraceMs: 60_000,
+      defaultConcurrency: 1,
+      maxWorkers: 3,
+      now: () => now.t,
+    });
+    const legacy = r.register('http://127.0.0.1:7000', 'legacy');
+    const v1 = r.register('http://127.0.0.1:7001', 'v1');
+    assert.equal(r.inGrace(legacy), true);
+    assert.equal(r.inGrace(v1), false, 'v1 workers listen before they register');
+    now.t = 60_000;
+    assert.equal(r.inGrace(legacy), false);
+    r.register('http://127.0.0.1:7000', 'legacy'); // the original worker restarted: grace again
+    assert.equal(r.inGrace(legacy), true);
+    const noGrace = registry({ t: 0 });
+    assert.equal(noGrace.inGrace(noGrace.register('http://127.0.0.1:7000', 'legacy')), false);
+  });
 });

@@ -25,6 +25,11 @@ export interface WorkerRecord {
 export interface RegistryOptions {
   leaseMs: number;
   legacyLeaseMs: number;
+  /**
+   * How long after its last GET /register a legacy worker is kept despite a refused connection
+   * (the original worker registers before it listens). Default 0 (ms, none).
+   */
+  legacyGraceMs?: number;
   defaultConcurrency: number;
   maxWorkers: number;
   now?: () => number;
@@ -132,6 +137,17 @@ export class WorkerRegistry {
       if (t - w.lastHeartbeatAt > w.leaseMs)
         this.evict(w.id, `no heartbeat for ${t - w.lastHeartbeatAt} ms`);
     }
+  }
+
+  /**
+   * Whether a refused connection must not evict this worker yet: a legacy worker within
+   * `legacyGraceMs` of its last GET /register (its heartbeat), which may not listen yet.
+   */
+  inGrace(worker: WorkerRecord): boolean {
+    return (
+      worker.protocol === 'legacy' &&
+      this.now() - worker.lastHeartbeatAt < (this.opts.legacyGraceMs ?? 0)
+    );
   }
 
   get(id: string): WorkerRecord | undefined {

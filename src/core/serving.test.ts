@@ -52,21 +52,55 @@ describe('servedTimeout', () => {
     assert.equal(servedTimeout(0.2), 2);
     assert.equal(servedTimeout(4.5), 6);
   });
-  it('multiplies by 1.1 and rounds up above 5 ms', () => {
+  it('adds x/10 and rounds up above 5 ms, as the original writes it (x + x / 10)', () => {
     assert.equal(servedTimeout(5.5), 7); // 6.05 → 7
-    assert.equal(servedTimeout(100), 111); // 110.00000000000001 → 111, as Python's math.ceil(100 * 1.1)
+    assert.equal(servedTimeout(100), 110); // 100 + 10 is exactly 110 (100 * 1.1 would give 111)
     assert.equal(servedTimeout(4442.025308356714), 4887);
   });
-  it('keeps the float behaviour of the original: x * 1.1 rounded up as computed', () => {
-    assert.equal(servedTimeout(10), 11); // 10 * 1.1 is exactly 11 in binary floating point
-    assert.equal(servedTimeout(200), 221); // 220.00000000000003 → 221, as Python's math.ceil
-    assert.equal(servedTimeout(300), 330); // 330 exactly
+  it('serves the values where x * 1.1 and x + x/10 differ as the original: 50 → 55, 100 → 110, …', () => {
+    // SPEC §2: ceil(x + x/10). In floating point x * 1.1 lands just above these whole numbers.
+    const expected: [number, number][] = [
+      [50, 55],
+      [90, 99],
+      [100, 110],
+      [110, 121],
+      [170, 187],
+      [200, 220],
+      [10, 11],
+      [300, 330],
+    ];
+    for (const [x, served] of expected) assert.equal(servedTimeout(x), served, `x = ${x}`);
+    // The old formula differed on these: the test would catch it coming back.
+    assert.equal(Math.ceil(50 * 1.1), 56);
+    assert.equal(Math.ceil(100 * 1.1), 111);
+  });
+  it('equals ceil(x + x / 10) for every whole number 1..100000 (and x + 1 up to 5)', () => {
+    const original = (x: number) => Math.ceil(x > 5 ? x + x / 10 : x + 1);
+    let differFromTimes11 = 0;
+    for (let x = 1; x <= 100_000; x++) {
+      const served = servedTimeout(x);
+      if (served !== original(x))
+        assert.fail(`x = ${x}: served ${served}, original ${original(x)}`);
+      if (x > 5 && Math.ceil(x * 1.1) !== served) differFromTimes11++;
+    }
+    // About 5.5 % of them are where ceil(x * 1.1) is 1 ms more: the sweep covers those cases.
+    assert.ok(differFromTimes11 > 4000 && differFromTimes11 < 7000, String(differFromTimes11));
+  });
+  it('applies another factor as x + x·(f − 1) with f − 1 taken as the decimal it was written as', () => {
+    const with125 = { ...DEFAULT_SERVING, marginFactor: 1.25 };
+    assert.equal(servedTimeout(100, with125), 125);
+    assert.equal(servedTimeout(10, { ...DEFAULT_SERVING, marginFactor: 1 }), 10);
+    assert.equal(servedTimeout(10, { ...DEFAULT_SERVING, marginFactor: 1.5 }), 15);
+    // A factor with no short decimal form still works (the float difference itself).
+    assert.equal(servedTimeout(300, { ...DEFAULT_SERVING, marginFactor: 1 + Math.PI / 100 }), 310);
+    // Back to the default after another factor (the fraction is memoised per factor).
+    assert.equal(servedTimeout(50), 55);
   });
   it('applies clamps after the margin', () => {
     const opts = { ...DEFAULT_SERVING, minMs: 50, maxMs: 1000 };
     assert.equal(servedTimeout(3, opts), 50);
     assert.equal(servedTimeout(5000, opts), 1000);
-    assert.equal(servedTimeout(100, opts), 111);
+    assert.equal(servedTimeout(100, opts), 110);
   });
   it('uses configured margins', () => {
     const opts = { ...DEFAULT_SERVING, marginThresholdMs: 50, marginFactor: 2, marginAddMs: 10 };

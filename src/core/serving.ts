@@ -9,7 +9,10 @@ export interface ServingOptions {
   spikeReplaceFactor: number;
   /** Values above this get the multiplicative margin, others the additive one. Default 5 (ms). */
   marginThresholdMs: number;
-  /** Multiplicative margin for values above the threshold. Default 1.1 (×). */
+  /**
+   * Multiplicative margin for values above the threshold: x is served as x + x·(f − 1), computed
+   * as the original's x + x/10 for the default. Default 1.1 (×).
+   */
   marginFactor: number;
   /** Additive margin for values at or below the threshold. Default 1 (ms). */
   marginAddMs: number;
@@ -79,8 +82,33 @@ export function nextStoredMs(
 }
 
 /**
- * The served value for a stored one: `ceil(x > 5 ? x·1.1 : x + 1)`, then clamped. The product
- * is written exactly as the original (`x * 1.1`) so float rounding matches it to the millisecond.
+ * `marginFactor − 1` as a decimal fraction `num / den` (den a power of ten), the form a factor is
+ * written in: 1.1 → 1/10, 1.25 → 25/100. Memoised for the last factor (every served read asks).
+ */
+let lastMargin: { factor: number; num: number; den: number } | undefined;
+function marginFraction(factor: number): { num: number; den: number } {
+  if (lastMargin?.factor === factor) return lastMargin;
+  const extra = factor - 1;
+  let num = extra;
+  let den = 1;
+  // 1.1 − 1 is 0.10000000000000009 in binary floating point: find the decimal it was written as.
+  for (let digits = 0; digits <= 9; digits++, den *= 10) {
+    const n = Math.round(extra * den);
+    if (Math.abs(n / den - extra) <= 1e-12 * Math.max(1, Math.abs(extra))) {
+      num = n;
+      break;
+    }
+  }
+  if (den > 1e9) den = 1; // no short decimal: the fraction is the float itself, over 1
+  lastMargin = { factor, num, den };
+  return lastMargin;
+}
+
+/**
+ * The served value for a stored one: `ceil(x > 5 ? x + x/10 : x + 1)`, then clamped. The margin
+ * is computed as the original writes it, `x + x / 10` (SPEC §2), not `x * 1.1`: in binary floating
+ * point the two differ for about 5.5 % of whole numbers (50 → 55, not 56; 100 → 110, not 111).
+ * Another `marginFactor` f is applied the same way, `x + x · num / den` with f − 1 = num / den.
  */
 export function servedTimeout(
   storedMs: number,
@@ -89,8 +117,13 @@ export function servedTimeout(
     'marginThresholdMs' | 'marginFactor' | 'marginAddMs' | 'minMs' | 'maxMs'
   > = DEFAULT_SERVING,
 ): number {
-  const withMargin = Math.ceil(
-    storedMs > opts.marginThresholdMs ? storedMs * opts.marginFactor : storedMs + opts.marginAddMs,
-  );
+  let withMargin: number;
+  if (storedMs > opts.marginThresholdMs) {
+    const { num, den } = marginFraction(opts.marginFactor);
+    // With the default (1/10) this is storedMs + storedMs / 10 exactly: storedMs * 1 is storedMs.
+    withMargin = Math.ceil(storedMs + (storedMs * num) / den);
+  } else {
+    withMargin = Math.ceil(storedMs + opts.marginAddMs);
+  }
   return Math.min(opts.maxMs, Math.max(opts.minMs, withMargin));
 }

@@ -20,6 +20,18 @@ export const workerConfigSchema = z
     workerToken: z.string().min(1).optional(),
     /** Heartbeat period. Default 10000 (ms). */
     heartbeatMs: z.number().int().positive().default(10_000),
+    /**
+     * Port an original broker calls this worker on (`GET /computetimeout`, on the address it saw
+     * the worker's GET /register from); used only when the broker has no v1 API. When the worker
+     * does not listen there already, it also answers there. Default 7000 (the original's).
+     */
+    legacyPort: z.number().int().min(1).max(65535).default(7000),
+    /** Renewal period of a registration with an original broker (GET /register). Default 600000 (ms, the original's 10 min). */
+    legacyRenewMs: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 60_000),
     /** Jobs this worker accepts at once; announced to the broker. Default 1. */
     concurrency: z.number().int().positive().max(1024).default(1),
     /** Jobs this worker takes in one call (POST /v1/compute/batch); announced to the broker. Default 64. */
@@ -83,6 +95,16 @@ export const workerCliOptions: CliOptionTable<WorkerConfigInput> = {
     fromFile: true,
   },
   heartbeatMs: { env: 'JIT_HEARTBEAT_MS', unit: 'ms', help: 'heartbeat period' },
+  legacyPort: {
+    env: 'JIT_WORKER_LEGACY_PORT',
+    arg: 'port',
+    help: 'port an original broker (no v1 API) calls this worker on; answered there too if needed',
+  },
+  legacyRenewMs: {
+    env: 'JIT_LEGACY_RENEW_MS',
+    unit: 'ms',
+    help: 'renewal period of a registration with an original broker (GET /register)',
+  },
   concurrency: {
     env: 'JIT_WORKER_CONCURRENCY',
     arg: 'n',

@@ -97,7 +97,7 @@ describe('original routes, byte for byte (SPEC §2)', () => {
     assert.equal((await get(`${b.url}/getendpoints`)).text, '[]');
   });
 
-  it('serves ceil(1.1·x) of mean + 2·sd on the sample data: 4887; 422 "Endpoint Invalid" for unknown names', async () => {
+  it('serves ceil(x + x/10) of mean + 2·sd on the sample data: 4887; 422 "Endpoint Invalid" for unknown names', async () => {
     const b = await broker(['customer', 'order']);
     await seedWorker(b);
     await b.cycles.runCycle();
@@ -173,7 +173,7 @@ describe('cycles', () => {
       timeoutMs: number;
     };
     assert.equal(view.storedMs, 200);
-    assert.equal(view.timeoutMs, 221);
+    assert.equal(view.timeoutMs, 220);
     v = 150; // decreases are never damped
     await b.cycles.runCycle();
     assert.equal((await get(`${b.url}/gettimeout?url=e`)).text, '165');
@@ -188,7 +188,7 @@ describe('cycles', () => {
     const computedAt = Date.parse(b.store.get('e')?.computedAt ?? '');
     await b.cycles.runCycle();
     const second = w.bodies.at(-1) as { previous: Record<string, unknown> };
-    // Served: ceil(100 · 1.1) = 111, clamped to the endpoint's maxMs = 50.
+    // Served: ceil(100 + 100 / 10) = 110, clamped to the endpoint's maxMs = 50.
     assert.deepEqual(second.previous, {
       servedMs: 50,
       computedAtMs: computedAt,
@@ -286,7 +286,7 @@ describe('cycles', () => {
     assert.equal(e?.storedMs, 50);
     assert.match(e?.lastError ?? '', /source down/);
     assert.equal(endpoints.find((x) => x.endpoint === 'f')?.status, 'fresh');
-    assert.equal((await get(`${b.url}/gettimeout?url=e`)).text, '56'); // 50 · 1.1 = 55.00000000000001
+    assert.equal((await get(`${b.url}/gettimeout?url=e`)).text, '55'); // ceil(50 + 50 / 10)
   });
 
   it('answers the current view after every change, from the cached JSON (no stale reads)', async () => {

@@ -27,7 +27,7 @@ afterEach(async () => {
   for (const s of open.splice(0).reverse()) await s.close();
 });
 
-/** A broker serving `customer` = ceil(1.1 × storedMs), and a warm client for it. */
+/** A broker serving `customer` = ceil(storedMs + storedMs / 10), and a warm client for it. */
 async function timeoutsWith(storedMs: number): Promise<TimeoutClient> {
   const endpointsFile = join(dir, `endpoints-${storedMs}.config`);
   writeFileSync(endpointsFile, 'customer\n');
@@ -67,7 +67,7 @@ async function slowServer(delayMs: number): Promise<string> {
 
 describe('examples/service-call', () => {
   it('the frontend answers through the SDK, and 504 with the endpoint and ms when cut', async () => {
-    const timeouts = await timeoutsWith(400); // served: 441 ms
+    const timeouts = await timeoutsWith(400); // served: ceil(400 + 40) = 440 ms
     const fast = await startCustomerService({ port: 0, medianMs: 1 });
     open.push(fast);
     const frontend = await startFrontend({ timeouts, customerUrl: fast.url, port: 0 });
@@ -76,7 +76,7 @@ describe('examples/service-call', () => {
     assert.equal(ok.status, 200);
     const body = (await ok.json()) as { customer: { id: string }; timeoutMs: number };
     assert.equal(body.customer.id, '392');
-    assert.equal(body.timeoutMs, 441);
+    assert.equal(body.timeoutMs, 440);
 
     const slow = await startCustomerService({ port: 0, medianMs: 5000 });
     open.push(slow);
@@ -86,7 +86,7 @@ describe('examples/service-call', () => {
     const res = await fetch(`${cut.url}/dispatch?customer=1`);
     assert.equal(res.status, 504);
     assert.deepEqual(await res.json(), {
-      error: 'call to endpoint "customer" timed out after 441 ms',
+      error: 'call to endpoint "customer" timed out after 440 ms',
     });
     assert.ok(Date.now() - started < 3000);
   });

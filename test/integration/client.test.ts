@@ -114,7 +114,7 @@ describe('client SDK against a real broker', () => {
     const { client: c, requests } = client({ brokerUrl: b.url, refreshMs: 60_000 });
     assert.equal(await c.ready(), true);
     assert.deepEqual(requests, [`${b.url}/v1/endpoints`]);
-    // The broker's served values: ceil(1.1 · stored).
+    // The broker's served values: ceil(x + x/10) of the stored x.
     assert.equal(c.timeoutFor('customer'), 44);
     assert.equal(c.timeoutFor('order'), 1100);
     for (let i = 0; i < 1000; i++) c.timeoutFor(i % 2 ? 'customer' : 'order');

@@ -256,12 +256,12 @@ describe('InfluxDB end to end: broker + two workers', { skip: influxdSkip() }, (
     // Sanity of the fixture: no value sits so close to a whole number after the margin that
     // float noise from ns → ms could move the ceiling.
     for (const [name, x] of expected) {
-      const withMargin = x > 5 ? x * 1.1 : x + 1;
+      const withMargin = x > 5 ? x + x / 10 : x + 1;
       const frac = withMargin - Math.floor(withMargin);
       assert.ok(frac > 1e-6 && frac < 1 - 1e-6, `${name}: ${withMargin} too close to an integer`);
     }
-    // No spans: the n = 0 rule gives exactly 300 (no float noise), served as ceil(300 · 1.1) =
-    // ceil(330.00000000000006) = 331, as the original's Python computes it.
+    // No spans: the n = 0 rule gives exactly 300 (no float noise), served as ceil(300 + 300 / 10)
+    // = 330, as the original's Python computes it (300 * 1.1 would be 330.00000000000006 → 331).
     expected.set(EMPTY, 100 + 2 * 100);
 
     for (const [name, x] of expected) {
@@ -292,7 +292,7 @@ describe('InfluxDB end to end: broker + two workers', { skip: influxdSkip() }, (
     assert.equal(empty?.status, 'fresh');
     assert.equal(empty?.samples, 0);
     assert.equal(empty?.storedMs, 300);
-    assert.equal(await served(sys.broker, EMPTY), String(Math.ceil(300 * 1.1)));
+    assert.equal(await served(sys.broker, EMPTY), String(Math.ceil(300 + 300 / 10)));
 
     // Both workers took part (the first cycle may have run before the second registered).
     const workers = await waitFor(
