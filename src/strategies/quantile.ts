@@ -47,7 +47,8 @@ export function percentileLabel(alpha: number): string {
 
 /**
  * "p99.9 of 3 420 calls = 4.9 s", or, when the window is too small to show that quantile,
- * "p99.9 extrapolated (exponential tail) from 420 calls, max 3.1 s = 4.2 s".
+ * "p99.9 extrapolated (exponential tail) from 420 calls, max 3.1 s = 4.2 s" (or "p99.9 is
+ * beyond 420 calls: the window's max = 3.1 s" where the extrapolation stays below the maximum).
  */
 export function quantileReason(
   n: number,
@@ -57,8 +58,13 @@ export function quantileReason(
   maxMs: number,
 ): string {
   const label = percentileLabel(alpha);
-  return withinReach
-    ? `${label} of ${readableCount(n)} calls = ${readableMs(valueMs)}`
-    : `${label} extrapolated (exponential tail) from ${readableCount(n)} calls, ` +
-        `max ${readableMs(maxMs)} = ${readableMs(valueMs)}`;
+  if (withinReach) return `${label} of ${readableCount(n)} calls = ${readableMs(valueMs)}`;
+  // The extrapolation never answers below the window's maximum; then the maximum is the answer.
+  if (valueMs <= maxMs) {
+    return `${label} is beyond ${readableCount(n)} calls: the window's max = ${readableMs(valueMs)}`;
+  }
+  return (
+    `${label} extrapolated (exponential tail) from ${readableCount(n)} calls, ` +
+    `max ${readableMs(maxMs)} = ${readableMs(valueMs)}`
+  );
 }

@@ -6,7 +6,7 @@ import { sortedCopy } from '../core/stats.ts';
 import { seedSampleDurationsMs } from '../sources/seed-sample.ts';
 import { createAdaptiveStrategy } from './adaptive.ts';
 import { censoredIndices } from './censoring.ts';
-import { createQuantileStrategy, percentileLabel } from './quantile.ts';
+import { createQuantileStrategy, percentileLabel, quantileReason } from './quantile.ts';
 import { createRtoStrategy } from './rto.ts';
 import { runStrategy } from './run.ts';
 import { createStrategy, strategyNames } from './registry.ts';
@@ -80,6 +80,12 @@ describe('quantile', () => {
     assert.equal(
       (r as { reason?: string }).reason,
       'p99.9 extrapolated (exponential tail) from 100 calls, max 100 ms = 115 ms',
+    );
+  });
+  it('says when the window is too small and its maximum is the answer', () => {
+    assert.equal(
+      quantileReason(800, 0.001, 2100, false, 2100),
+      "p99.9 is beyond 800 calls: the window's max = 2.1 s",
     );
   });
   it('writes the level with the decimals α needs (α = 0.0007 → p99.93)', () => {
