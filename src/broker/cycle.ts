@@ -1,6 +1,6 @@
 // The broker's cycle: re-read the endpoint list, fan jobs out, damp and store the values, repeat.
 import type { FastifyBaseLogger } from 'fastify';
-import { nextStoredMs, servedTimeout } from '../core/serving.ts';
+import { dampingBase, dampSpike, servedTimeout, servingReason } from '../core/serving.ts';
 import type { TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import { dispatch } from './dispatch.ts';
@@ -235,13 +235,20 @@ export function recordComputation(
 ): boolean {
   const rec = store.get(endpoint);
   if (!rec) return false;
-  const stored = nextStoredMs(
-    reply.timeoutMs,
-    { storedMs: rec.storedMs, placeholder: rec.last?.placeholder },
-    config,
+  // nextStoredMs, spelled out: the words need the value damping was judged against.
+  const base = dampingBase({ storedMs: rec.storedMs, placeholder: rec.last?.placeholder });
+  const stored = dampSpike(reply.timeoutMs, base, config);
+  const serving = servingFor(rec, config);
+  const servedMs = servedTimeout(stored, serving);
+  const { timeoutMs, placeholder, reason: strategyReason, ...details } = reply;
+  const reason = servingReason(
+    { strategyReason, computedMs: timeoutMs, dampedAgainstMs: base, storedMs: stored, servedMs },
+    serving,
+    {
+      minFromEndpoint: rec.options.minMs !== undefined,
+      maxFromEndpoint: rec.options.maxMs !== undefined,
+    },
   );
-  const servedMs = servedTimeout(stored, servingFor(rec, config));
-  const { timeoutMs, placeholder, ...details } = reply;
   store.recordSuccess(
     endpoint,
     stored,
@@ -251,6 +258,7 @@ export function recordComputation(
       computedMs: timeoutMs,
       workerId,
       servedMs,
+      reason,
       // Only a placeholder is marked, so the records of real values stay as they were.
       ...(placeholder === true ? { placeholder: true } : {}),
     },

@@ -1,6 +1,12 @@
 // What the broker serves for an endpoint: the SPEC §2 rules for default, unknown and known names.
 import { UnknownEndpointError } from '../core/errors.ts';
-import { servedTimeout, type ServingOptions } from '../core/serving.ts';
+import {
+  defaultReason,
+  readableMs,
+  servedTimeout,
+  staleReason,
+  type ServingOptions,
+} from '../core/serving.ts';
 import type { EndpointView } from '../protocol/broker-api.ts';
 import type { EndpointRecord, TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
@@ -65,7 +71,17 @@ export function endpointView(rec: EndpointRecord, config: Readonly<BrokerConfig>
     computedAt: rec.computedAt ?? null,
     attemptedAt: rec.attemptedAt ?? null,
     lastError: rec.lastError ?? null,
+    reason: reasonOf(rec, config),
   };
+}
+
+/** The endpoint view's `reason`: the stored one, marked stale after a failure; the default's before any value. */
+export function reasonOf(rec: EndpointRecord, config: Readonly<BrokerConfig>): string {
+  if (rec.storedMs === undefined) return defaultReason(config.defaultTimeoutMs);
+  const reason = rec.last?.reason;
+  if (rec.status === 'stale') return staleReason(reason);
+  // A value stored before reasons were kept: say what is known.
+  return reason ?? `stored ${readableMs(rec.storedMs)} before reasons were kept`;
 }
 
 /**

@@ -1,7 +1,18 @@
 // Spike damping, served margin and clamps against hand-computed values (SPEC §2).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_SERVING, dampSpike, dampingBase, nextStoredMs, servedTimeout } from './serving.ts';
+import {
+  DEFAULT_SERVING,
+  dampSpike,
+  dampingBase,
+  defaultReason,
+  nextStoredMs,
+  readableCount,
+  readableMs,
+  servedTimeout,
+  servingReason,
+  staleReason,
+} from './serving.ts';
 
 describe('dampSpike', () => {
   it('stores 2 × old when the new value exceeds 5 × old', () => {
@@ -106,5 +117,100 @@ describe('servedTimeout', () => {
     const opts = { ...DEFAULT_SERVING, marginThresholdMs: 50, marginFactor: 2, marginAddMs: 10 };
     assert.equal(servedTimeout(50, opts), 60);
     assert.equal(servedTimeout(51, opts), 102);
+  });
+});
+
+describe('readableMs, readableCount', () => {
+  it('writes ms below 1 s and s above', () => {
+    assert.equal(readableMs(0.84), '0.8 ms');
+    assert.equal(readableMs(4), '4 ms');
+    assert.equal(readableMs(120.4), '120 ms');
+    assert.equal(readableMs(999.4), '999 ms');
+    assert.equal(readableMs(999.6), '1.0 s');
+    assert.equal(readableMs(4938), '4.9 s');
+    assert.equal(readableMs(35_708), '35.7 s');
+    assert.equal(readableMs(120_000), '120 s');
+  });
+  it('groups counts by three digits', () => {
+    assert.equal(readableCount(987), '987');
+    assert.equal(readableCount(3420), '3 420');
+    assert.equal(readableCount(1_234_567), '1 234 567');
+  });
+});
+
+describe('servingReason', () => {
+  const serve = (computedMs: number, previous?: number, opts = DEFAULT_SERVING) => {
+    const storedMs = nextStoredMs(computedMs, { storedMs: previous }, opts);
+    return {
+      computedMs,
+      dampedAgainstMs: previous,
+      storedMs,
+      servedMs: servedTimeout(storedMs, opts),
+    };
+  };
+
+  it('adds the margin to the strategy part', () => {
+    const c = { ...serve(4900), strategyReason: 'p99.93 of 3 420 calls = 4.9 s' };
+    assert.equal(servingReason(c), 'p99.93 of 3 420 calls = 4.9 s, +10 % margin = 5.4 s');
+  });
+  it('says the additive margin of a small value', () => {
+    assert.equal(
+      servingReason({ ...serve(3), strategyReason: 'mean 2 ms + 2 × sd 0.5 ms = 3 ms' }),
+      'mean 2 ms + 2 × sd 0.5 ms = 3 ms, +1 ms margin = 4 ms',
+    );
+  });
+  it('names the worker’s value when the strategy gave no reason (older or legacy workers)', () => {
+    assert.equal(
+      servingReason(serve(200)), // 200 × 1.1 is 220.00000000000003 in floats: the original's ceil serves 221, and so do the words.
+      'the worker computed 200 ms, +10 % margin = 221 ms',
+    );
+  });
+  it('says what spike damping did', () => {
+    const c = { ...serve(52_000, 1000), strategyReason: 'p99.9 of 500 calls = 52.0 s' };
+    assert.equal(c.storedMs, 2000);
+    assert.equal(
+      servingReason(c),
+      'p99.9 of 500 calls = 52.0 s; spike: 52.0 s is above 5 × the previous 1.0 s, ' +
+        'stored as 2.0 s, +10 % margin = 2.2 s',
+    );
+  });
+  it('does not call a decrease a spike', () => {
+    assert.doesNotMatch(servingReason(serve(100, 1000)), /spike/);
+  });
+  it('says which clamp applied and whose it is', () => {
+    const opts = { ...DEFAULT_SERVING, maxMs: 30_000, minMs: 0 };
+    const c = serve(40_000, undefined, opts);
+    assert.equal(c.servedMs, 30_000);
+    assert.match(
+      servingReason(c, opts, { maxFromEndpoint: true }),
+      /, \+10 % margin = 44\.0 s, clamped to the endpoint's max 30\.0 s$/,
+    );
+    const low = { ...DEFAULT_SERVING, minMs: 50 };
+    assert.match(
+      servingReason(serve(10, undefined, low), low),
+      /raised to the broker's min 50 ms$/,
+    );
+  });
+  it('follows configured factors', () => {
+    const opts = {
+      ...DEFAULT_SERVING,
+      marginFactor: 1.25,
+      spikeFactor: 3,
+      spikeReplaceFactor: 1.5,
+    };
+    const c = serve(400, 100, opts);
+    assert.equal(
+      servingReason(c, opts),
+      'the worker computed 400 ms; spike: 400 ms is above 3 × the previous 100 ms, ' +
+        'stored as 150 ms, +25 % margin = 188 ms',
+    );
+  });
+  it('keeps the previous reason for a failure, and names the default before any value', () => {
+    assert.equal(
+      staleReason('p99 of 10 calls = 1 s'),
+      'last computation failed; still serving the previous value: p99 of 10 calls = 1 s',
+    );
+    assert.match(staleReason(undefined), /still serving the previous value$/);
+    assert.equal(defaultReason(100), 'no value computed yet: the default 100 ms');
   });
 });

@@ -117,13 +117,134 @@ export function servedTimeout(
     'marginThresholdMs' | 'marginFactor' | 'marginAddMs' | 'minMs' | 'maxMs'
   > = DEFAULT_SERVING,
 ): number {
-  let withMargin: number;
+  return Math.min(opts.maxMs, Math.max(opts.minMs, marginedMs(storedMs, opts)));
+}
+
+/** The stored value with its margin, rounded up, before clamps (shared by the value and its reason). */
+function marginedMs(
+  storedMs: number,
+  opts: Pick<ServingOptions, 'marginThresholdMs' | 'marginFactor' | 'marginAddMs'>,
+): number {
   if (storedMs > opts.marginThresholdMs) {
     const { num, den } = marginFraction(opts.marginFactor);
     // With the default (1/10) this is storedMs + storedMs / 10 exactly: storedMs * 1 is storedMs.
-    withMargin = Math.ceil(storedMs + (storedMs * num) / den);
-  } else {
-    withMargin = Math.ceil(storedMs + opts.marginAddMs);
+    return Math.ceil(storedMs + (storedMs * num) / den);
   }
-  return Math.min(opts.maxMs, Math.max(opts.minMs, withMargin));
+  return Math.ceil(storedMs + opts.marginAddMs);
+}
+
+// --- The reason behind a served value, in words -------------------------------------------
+
+/** Longest reason a strategy (or a worker) may give, in characters; the broker's part comes on top. */
+export const MAX_STRATEGY_REASON_CHARS = 300;
+
+/**
+ * A duration for people: ms below 1 s ("0.8 ms", "120 ms"), s above ("4.9 s", "35.7 s",
+ * "120 s"). One decimal where it carries information, none where it would be noise.
+ */
+export function readableMs(ms: number): string {
+  if (!Number.isFinite(ms)) return `${ms} ms`;
+  const abs = Math.abs(ms);
+  if (abs < 10) return `${trimZero(ms.toFixed(1))} ms`;
+  if (abs < 999.5) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  return Math.abs(s) < 99.95 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`;
+}
+
+function trimZero(text: string): string {
+  return text.endsWith('.0') ? text.slice(0, -2) : text;
+}
+
+/** A count with thin groups of three digits ("3 420"), as the reasons write them. */
+export function readableCount(n: number): string {
+  const digits = String(Math.round(n));
+  return digits.length <= 3 ? digits : digits.replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
+}
+
+/** A factor or a share without float noise: 1.1 → "1.1", 0.1 → "10 %" (see `readablePercent`). */
+function readableNumber(x: number): string {
+  return String(Number(x.toPrecision(6)));
+}
+
+/** (factor − 1) as a percentage, e.g. 1.1 → "10 %". */
+function readablePercent(factor: number): string {
+  return `${readableNumber((factor - 1) * 100)} %`;
+}
+
+/** Where the clamps in force come from, for the words: the endpoint's own setting or the broker's. */
+export interface ClampOrigin {
+  /** The lower clamp is the endpoint's `minMs` (else the broker's `--min-ms`). Default false. */
+  minFromEndpoint?: boolean | undefined;
+  /** The upper clamp is the endpoint's `maxMs` (else the broker's `--max-ms`). Default false. */
+  maxFromEndpoint?: boolean | undefined;
+}
+
+/** One computation as served: what the strategy said and the numbers the serving rules made. */
+export interface ServedComputation {
+  /** The strategy's own reason (`StrategyResult.reason`); absent from older workers. */
+  strategyReason?: string | undefined;
+  /** The value the worker computed, before damping (ms). */
+  computedMs: number;
+  /** The value damping was judged against (`dampingBase`), undefined when none. */
+  dampedAgainstMs: number | undefined;
+  /** The stored value, after damping (ms). */
+  storedMs: number;
+  /** The served value, after the margin and the clamps (ms). */
+  servedMs: number;
+}
+
+/**
+ * The full reason of a served value: the strategy's part, then in words what the serving rules
+ * did to it — spike damping, the margin, a clamp. Pure, and a handful of string operations: the
+ * broker's cycle calls it once per computed endpoint. E.g.
+ * "p99.9 of 3 420 calls = 4.9 s, +10 % margin = 5.4 s" or
+ * "… = 52 s; spike: above 5 × the previous 1.0 s, stored as 2.0 s, +10 % margin = 2.2 s".
+ */
+export function servingReason(
+  c: ServedComputation,
+  opts: Pick<
+    ServingOptions,
+    'spikeFactor' | 'marginThresholdMs' | 'marginFactor' | 'marginAddMs' | 'minMs' | 'maxMs'
+  > = DEFAULT_SERVING,
+  clamps: ClampOrigin = {},
+): string {
+  const strategyPart = c.strategyReason?.trim();
+  let text = strategyPart ? strategyPart : `the worker computed ${readableMs(c.computedMs)}`;
+  if (c.storedMs !== c.computedMs && c.dampedAgainstMs !== undefined) {
+    text +=
+      `; spike: ${readableMs(c.computedMs)} is above ${readableNumber(opts.spikeFactor)} × ` +
+      `the previous ${readableMs(c.dampedAgainstMs)}, stored as ${readableMs(c.storedMs)}`;
+  }
+  const multiplicative = c.storedMs > opts.marginThresholdMs;
+  const withMargin = marginedMs(c.storedMs, opts);
+  if (multiplicative && opts.marginFactor !== 1) {
+    text += `, +${readablePercent(opts.marginFactor)} margin = ${readableMs(withMargin)}`;
+  } else if (!multiplicative && opts.marginAddMs !== 0) {
+    text += `, +${readableMs(opts.marginAddMs)} margin = ${readableMs(withMargin)}`;
+  } else if (withMargin !== c.storedMs) {
+    text += `, rounded up to ${readableMs(withMargin)}`;
+  }
+  if (c.servedMs < withMargin) {
+    const whose = clamps.maxFromEndpoint === true ? "the endpoint's" : "the broker's";
+    text += `, clamped to ${whose} max ${readableMs(c.servedMs)}`;
+  } else if (c.servedMs > withMargin) {
+    const whose = clamps.minFromEndpoint === true ? "the endpoint's" : "the broker's";
+    text += `, raised to ${whose} min ${readableMs(c.servedMs)}`;
+  }
+  return text;
+}
+
+/**
+ * The reason while an endpoint's last attempt failed: the value in force is the previous one,
+ * for the previous reason (undefined when that computation gave none, e.g. stored before reasons).
+ */
+export function staleReason(previousReason: string | undefined): string {
+  return previousReason
+    ? `last computation failed; still serving the previous value: ${previousReason}`
+    : 'last computation failed; still serving the previous value';
+}
+
+/** The reason of an endpoint that has no value yet: the default is served. */
+export function defaultReason(defaultTimeoutMs: number): string {
+  return `no value computed yet: the default ${readableMs(defaultTimeoutMs)}`;
 }

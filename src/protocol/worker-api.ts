@@ -1,5 +1,6 @@
 // The worker's messages (compute job, batch, their answers, error bodies, health), declared once as zod schemas.
 import { z } from 'zod';
+import { MAX_STRATEGY_REASON_CHARS } from '../core/serving.ts';
 
 /**
  * Every message a worker takes or answers is declared here, once: the worker validates requests
@@ -121,6 +122,14 @@ export const computeResultSchema = z
       description: 'Durations recognised as cut by the previous timeout (and imputed).',
     }),
     state: strategyStateSchema.optional(),
+    reason: z
+      .string()
+      .max(MAX_STRATEGY_REASON_CHARS)
+      .optional()
+      .meta({
+        description: `The strategy's reason for the value, in words (at most ${MAX_STRATEGY_REASON_CHARS} characters); the broker adds what damping, the margin and clamps did. Older workers send none.`,
+        example: 'p99.9 of 3 420 calls = 4.9 s',
+      }),
     placeholder: z.literal(true).optional().meta({
       description:
         'Present (true) when the value is a no-data placeholder: the broker damps nothing against it.',

@@ -1,4 +1,5 @@
 // In-memory TimeoutStore: the table of endpoints, their values and statuses, and a bounded history.
+import { staleReason } from '../core/serving.ts';
 import type {
   ComputationInfo,
   EndpointEntry,
@@ -178,6 +179,7 @@ export class MemoryStore implements TimeoutStore {
       samples: info.samples,
       percentilesMs: info.percentilesMs,
       error: null,
+      reason: info.reason ?? null,
     });
     this.anyValue = true;
   }
@@ -202,6 +204,8 @@ export class MemoryStore implements TimeoutStore {
       samples: null,
       percentilesMs: null,
       error,
+      // The value in force is the previous one (or none): its reason, marked stale.
+      reason: rec.last ? staleReason(rec.last.reason) : null,
     });
   }
 

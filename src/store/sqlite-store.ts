@@ -44,6 +44,11 @@ CREATE INDEX IF NOT EXISTS history_by_endpoint ON history (endpoint, at_ms);
 CREATE INDEX IF NOT EXISTS history_by_time ON history (at_ms);
 `),
   },
+  {
+    // The endpoint's own reason travels in its `last` JSON; history points need a column.
+    description: 'history.reason: why each served value was what it was',
+    up: (db) => db.exec('ALTER TABLE history ADD COLUMN reason TEXT'),
+  },
 ];
 
 interface EndpointRow {
@@ -68,6 +73,7 @@ interface HistoryRow {
   samples: number | null;
   percentiles: string | null;
   error: string | null;
+  reason: string | null;
 }
 
 export interface SqliteStoreOptions extends MemoryStoreOptions {
@@ -118,15 +124,15 @@ export class SqliteStore extends MemoryStore {
       remove: this.db.prepare('DELETE FROM endpoints WHERE name = ?'),
       removeHistory: this.db.prepare('DELETE FROM history WHERE endpoint = ?'),
       addPoint: this.db.prepare(
-        `INSERT INTO history (endpoint, at_ms, ok, computed_ms, stored_ms, served_ms, strategy, samples, percentiles, error)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO history (endpoint, at_ms, ok, computed_ms, stored_ms, served_ms, strategy, samples, percentiles, error, reason)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       prune: this.db.prepare(
         `DELETE FROM history WHERE rowid IN
            (SELECT rowid FROM history WHERE at_ms < ? ORDER BY at_ms LIMIT ?)`,
       ),
       history: this.db.prepare(
-        `SELECT at_ms, ok, computed_ms, stored_ms, served_ms, strategy, samples, percentiles, error
+        `SELECT at_ms, ok, computed_ms, stored_ms, served_ms, strategy, samples, percentiles, error, reason
          FROM history WHERE endpoint = ? AND at_ms >= ? ORDER BY at_ms DESC, rowid DESC LIMIT ?`,
       ),
     };
@@ -209,6 +215,7 @@ export class SqliteStore extends MemoryStore {
           point.samples,
           point.percentilesMs ? JSON.stringify(point.percentilesMs) : null,
           point.error,
+          point.reason,
         );
       }
     };
@@ -238,6 +245,7 @@ export class SqliteStore extends MemoryStore {
       samples: r.samples,
       percentilesMs: r.percentiles ? (JSON.parse(r.percentiles) as Record<string, number>) : null,
       error: r.error,
+      reason: r.reason,
     }));
   }
 

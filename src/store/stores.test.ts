@@ -178,7 +178,7 @@ describe('SqliteStore', () => {
       const store = new SqliteStore({ path, migrations: [...MIGRATIONS, addNote, v3].map(track) });
       assert.deepEqual(
         applied,
-        ['endpoints.note', 'history.note'],
+        [...MIGRATIONS.slice(1).map((m) => m.description), 'endpoints.note', 'history.note'],
         'only the missing steps, in order',
       );
       assert.equal(store.get('customer')?.storedMs, 120.5);
@@ -189,12 +189,41 @@ describe('SqliteStore', () => {
         [[133, 'quantile']],
       );
       store.close();
-      assert.equal(version(path), 3);
+      assert.equal(version(path), MIGRATIONS.length + 2);
       const raw = new Database(path, { readonly: true });
       assert.deepEqual(raw.prepare('SELECT name, note FROM endpoints').all(), [
         { name: 'customer', note: 'old' },
       ]);
       raw.close();
+    });
+
+    it('migrates a first-release file to the reasons: old points have none, new ones keep theirs', () => {
+      const path = join(dir, 'v1-reasons.db');
+      versionOneFile(path);
+      const store = new SqliteStore({ path });
+      assert.equal(store.get('customer')?.last?.reason, undefined);
+      assert.deepEqual(
+        store.history('customer').map((p) => p.reason),
+        [null],
+      );
+      store.recordSuccess(
+        'customer',
+        200,
+        info(200, { reason: 'p99 of 500 calls = 200 ms, +10 % margin = 221 ms' }),
+        new Date(),
+      );
+      store.close();
+      assert.equal(version(path), MIGRATIONS.length);
+      const again = new SqliteStore({ path });
+      assert.deepEqual(
+        again.history('customer').map((p) => p.reason),
+        [null, 'p99 of 500 calls = 200 ms, +10 % margin = 221 ms'],
+      );
+      assert.equal(
+        again.get('customer')?.last?.reason,
+        'p99 of 500 calls = 200 ms, +10 % margin = 221 ms',
+      );
+      again.close();
     });
 
     it('a step that fails is rolled back alone: the store stays at the version before it', () => {
@@ -211,9 +240,11 @@ describe('SqliteStore', () => {
         () => new SqliteStore({ path, migrations: [...MIGRATIONS, addNote, broken] }),
         (err: unknown) =>
           err instanceof StoreUnavailableError &&
-          /from schema 2 to 3 \(half a step\) failed: boom/.test(err.message),
+          err.message.includes(
+            `from schema ${MIGRATIONS.length + 1} to ${MIGRATIONS.length + 2} (half a step) failed: boom`,
+          ),
       );
-      assert.equal(version(path), 2, 'the step before it committed');
+      assert.equal(version(path), MIGRATIONS.length + 1, 'the step before it committed');
       const raw = new Database(path, { readonly: true });
       assert.deepEqual(
         raw.prepare(`SELECT name FROM sqlite_master WHERE name = 'half'`).all(),

@@ -1,6 +1,7 @@
 // Shared conformance suite every TimeoutStore must pass (run for the memory and SQLite stores).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { staleReason } from '../core/serving.ts';
 import type { ComputationInfo, TimeoutStore } from './types.ts';
 
 export function info(computedMs: number, extra: Partial<ComputationInfo> = {}): ComputationInfo {
@@ -94,6 +95,25 @@ export function timeoutStoreConformance(
       );
       assert.deepEqual(s.history('a', { sinceMs: at(2).getTime() }).length, 2);
       assert.equal(s.get('a')?.status, 'fresh');
+      s.close();
+    });
+
+    it('keeps the reason with the value and in every history point; a failure keeps the previous one, marked stale', () => {
+      const s = make(clock);
+      s.syncEndpoints([{ name: 'a', options: {} }]);
+      s.recordFailure('a', 'no worker', at(1));
+      const first = 'p99.9 of 3 420 calls = 4.9 s, +10 % margin = 5.4 s';
+      s.recordSuccess('a', 4900, info(4900, { reason: first }), at(2));
+      assert.equal(s.get('a')?.last?.reason, first);
+      s.recordFailure('a', 'worker answered HTTP 503', at(3));
+      const second = 'p99.9 of 3 500 calls = 5.0 s, +10 % margin = 5.5 s';
+      s.recordSuccess('a', 5000, info(5000, { reason: second }), at(4));
+      s.recordSuccess('a', 5000, info(5000), at(5)); // an older worker: no reason
+      assert.deepEqual(
+        s.history('a').map((p) => p.reason),
+        [null, first, staleReason(first), second, null],
+      );
+      assert.equal(s.get('a')?.last?.reason, undefined);
       s.close();
     });
 

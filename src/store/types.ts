@@ -25,6 +25,11 @@ export interface ComputationInfo {
   servedMs: number;
   /** The value was a no-data placeholder: the next one is not damped against it. Default false. */
   placeholder?: boolean | undefined;
+  /**
+   * Why the served value is what it is, in words: the strategy's part and what the serving rules
+   * did (`servingReason`, core/serving.ts). Absent in values stored before reasons were kept.
+   */
+  reason?: string | undefined;
 }
 
 /** Per-endpoint settings from the endpoint list; each overrides the broker's global one. */

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
 import { InsufficientDataError } from '../core/errors.ts';
+import { readableCount, readableMs } from '../core/serving.ts';
 import { sortedCopy } from '../core/stats.ts';
 import { upperQuantile, withinReach } from './tail.ts';
 import type { StrategyInput, StrategyResult, TimeoutStrategy } from './types.ts';
@@ -27,15 +28,43 @@ export function createQuantileStrategy(options: Partial<QuantileOptions> = {}): 
       if (n < opts.minSamples) throw new InsufficientDataError(input.endpoint, n, opts.minSamples);
       // Warm-up: a window of fewer than 1/α values cannot show its 1 − α quantile; the
       // exponential-tail extrapolation answers above its maximum instead of at it.
-      const value = upperQuantile(
-        input.sortedMs ?? sortedCopy(input.durationsMs),
-        input.alpha,
-        opts.tailShare,
-      );
+      const sorted = input.sortedMs ?? sortedCopy(input.durationsMs);
+      const value = upperQuantile(sorted, input.alpha, opts.tailShare);
+      const reached = withinReach(n, input.alpha);
       return {
         timeoutMs: value,
-        method: withinReach(n, input.alpha) ? 'order-statistic' : 'tail-extrapolation',
+        method: reached ? 'order-statistic' : 'tail-extrapolation',
+        reason: quantileReason(n, input.alpha, value, reached, sorted[n - 1] as number),
       };
     },
   };
+}
+
+/** "p99.9" for a level 1 − α: the percentile with as many decimals as α needs (α = 0.0007 → p99.93). */
+export function percentileLabel(alpha: number): string {
+  return `p${Number(((1 - alpha) * 100).toPrecision(12))}`;
+}
+
+/**
+ * "p99.9 of 3 420 calls = 4.9 s", or, when the window is too small to show that quantile,
+ * "p99.9 extrapolated (exponential tail) from 420 calls, max 3.1 s = 4.2 s" (or "p99.9 is
+ * beyond 420 calls: the window's max = 3.1 s" where the extrapolation stays below the maximum).
+ */
+export function quantileReason(
+  n: number,
+  alpha: number,
+  valueMs: number,
+  withinReach: boolean,
+  maxMs: number,
+): string {
+  const label = percentileLabel(alpha);
+  if (withinReach) return `${label} of ${readableCount(n)} calls = ${readableMs(valueMs)}`;
+  // The extrapolation never answers below the window's maximum; then the maximum is the answer.
+  if (valueMs <= maxMs) {
+    return `${label} is beyond ${readableCount(n)} calls: the window's max = ${readableMs(valueMs)}`;
+  }
+  return (
+    `${label} extrapolated (exponential tail) from ${readableCount(n)} calls, ` +
+    `max ${readableMs(maxMs)} = ${readableMs(valueMs)}`
+  );
 }

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
 import { InsufficientDataError } from '../core/errors.ts';
+import { readableCount, readableMs } from '../core/serving.ts';
 import type { StrategyInput, StrategyResult, TimeoutStrategy } from './types.ts';
 
 export const rtoOptionsSchema = z
@@ -27,6 +28,15 @@ export type RtoOptions = z.infer<typeof rtoOptionsSchema>;
 
 /** SRTT + k·RTTVAR after feeding every duration in order (RFC 6298 §2, without the 1 s floor). */
 export function rtoOf(durationsMs: ArrayLike<number>, opts: RtoOptions): number {
+  const { srtt, rttvar } = rttEstimates(durationsMs, opts);
+  return srtt + opts.k * rttvar;
+}
+
+/** SRTT and RTTVAR after feeding every duration in order (RFC 6298 §2). */
+export function rttEstimates(
+  durationsMs: ArrayLike<number>,
+  opts: RtoOptions,
+): { srtt: number; rttvar: number } {
   let srtt = durationsMs[0] as number;
   let rttvar = srtt / 2;
   for (let i = 1; i < durationsMs.length; i++) {
@@ -34,7 +44,7 @@ export function rtoOf(durationsMs: ArrayLike<number>, opts: RtoOptions): number 
     rttvar = (1 - opts.varianceGain) * rttvar + opts.varianceGain * Math.abs(srtt - r);
     srtt = (1 - opts.gain) * srtt + opts.gain * r;
   }
-  return srtt + opts.k * rttvar;
+  return { srtt, rttvar };
 }
 
 export function createRtoStrategy(options: Partial<RtoOptions> = {}): TimeoutStrategy {
@@ -44,7 +54,15 @@ export function createRtoStrategy(options: Partial<RtoOptions> = {}): TimeoutStr
     description: `TCP retransmission timeout (RFC 6298): SRTT + ${opts.k}·RTTVAR over the window`,
     compute(input: StrategyInput): StrategyResult {
       if (input.durationsMs.length === 0) throw new InsufficientDataError(input.endpoint, 0, 1);
-      return { timeoutMs: rtoOf(input.durationsMs, opts), method: 'rfc6298' };
+      const { srtt, rttvar } = rttEstimates(input.durationsMs, opts);
+      const value = srtt + opts.k * rttvar;
+      return {
+        timeoutMs: value,
+        method: 'rfc6298',
+        reason:
+          `SRTT ${readableMs(srtt)} + ${opts.k} × RTTVAR ${readableMs(rttvar)} over ` +
+          `${readableCount(input.durationsMs.length)} calls = ${readableMs(value)} (RFC 6298)`,
+      };
     },
   };
 }

@@ -1,6 +1,7 @@
 // Strategy `sigma`: mean + k·sd of the window, the original's fallback (k = 2), with its n = 0 rule.
 import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
+import { readableCount, readableMs } from '../core/serving.ts';
 import { mean, sampleSd } from '../core/stats.ts';
 import type { StrategyInput, StrategyResult, TimeoutStrategy } from './types.ts';
 
@@ -32,11 +33,27 @@ export function createSigmaStrategy(options: Partial<SigmaOptions> = {}): Timeou
           timeoutMs: opts.emptyWindowMs * (1 + opts.k),
           method: NO_DATA_METHOD,
           placeholder: true,
+          reason:
+            `no durations in the window: the original's rule, mean ${readableMs(opts.emptyWindowMs)} + ` +
+            `${opts.k} × sd ${readableMs(opts.emptyWindowMs)} = ${readableMs(opts.emptyWindowMs * (1 + opts.k))}`,
         };
       }
       const m = mean(input.durationsMs);
       const sd = sampleSd(input.durationsMs, m);
-      return { timeoutMs: m + opts.k * sd, method: 'mean+k·sd' };
+      const value = m + opts.k * sd;
+      return {
+        timeoutMs: value,
+        method: 'mean+k·sd',
+        reason: sigmaReason(n, m, sd, opts.k, value),
+      };
     },
   };
+}
+
+/** "mean 120 ms + 2 × sd 40 ms of 3 420 calls = 200 ms (the original's rule)". */
+export function sigmaReason(n: number, meanMs: number, sdMs: number, k: number, valueMs: number) {
+  return (
+    `mean ${readableMs(meanMs)} + ${k} × sd ${readableMs(sdMs)} of ${readableCount(n)} calls = ` +
+    `${readableMs(valueMs)} (the original's rule)`
+  );
 }

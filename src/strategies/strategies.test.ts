@@ -6,7 +6,7 @@ import { sortedCopy } from '../core/stats.ts';
 import { seedSampleDurationsMs } from '../sources/seed-sample.ts';
 import { createAdaptiveStrategy } from './adaptive.ts';
 import { censoredIndices } from './censoring.ts';
-import { createQuantileStrategy } from './quantile.ts';
+import { createQuantileStrategy, percentileLabel, quantileReason } from './quantile.ts';
 import { createRtoStrategy } from './rto.ts';
 import { runStrategy } from './run.ts';
 import { createStrategy, strategyNames } from './registry.ts';
@@ -31,7 +31,19 @@ describe('sigma', () => {
   it('follows the original n = 0 rule: mean = sd = 100 ms → 300 ms', () => {
     const r = createSigmaStrategy().compute(input([]));
     // A placeholder (carried as data): the broker does not damp the next value against it.
-    assert.deepEqual(r, { timeoutMs: 300, method: 'no-data-rule', placeholder: true });
+    assert.deepEqual(r, {
+      timeoutMs: 300,
+      method: 'no-data-rule',
+      placeholder: true,
+      reason:
+        "no durations in the window: the original's rule, mean 100 ms + 2 × sd 100 ms = 300 ms",
+    });
+  });
+  it('says its rule in words', () => {
+    const r = createSigmaStrategy().compute(input([...seedSampleDurationsMs()])) as {
+      reason: string;
+    };
+    assert.equal(r.reason, "mean 330 ms + 2 × sd 2.1 s of 522 calls = 4.4 s (the original's rule)");
   });
   it('takes k from its options', () => {
     const r = createSigmaStrategy({ k: 3 }).compute(input([1, 3]));
@@ -49,7 +61,11 @@ describe('quantile', () => {
   it('is the ⌈(1 − α)·n⌉-th smallest value when the window reaches the level', () => {
     const w = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1, unsorted on purpose
     const q = createQuantileStrategy();
-    assert.deepEqual(q.compute(input(w, 0.01)), { timeoutMs: 99, method: 'order-statistic' });
+    assert.deepEqual(q.compute(input(w, 0.01)), {
+      timeoutMs: 99,
+      method: 'order-statistic',
+      reason: 'p99 of 100 calls = 99 ms',
+    });
     assert.equal((q.compute(input(w, 0.1)) as { timeoutMs: number }).timeoutMs, 90);
   });
   it('warm-up: a window too small for the level extrapolates the tail above its maximum', () => {
@@ -61,6 +77,24 @@ describe('quantile', () => {
     // Top 10 % above u = 90 have mean excess 5.5; u + 5.5·ln(0.1 / 0.001) = 90 + 5.5·ln 100.
     assert.equal(r.method, 'tail-extrapolation');
     assert.ok(Math.abs(r.timeoutMs - (90 + 5.5 * Math.log(100))) < 1e-9);
+    assert.equal(
+      (r as { reason?: string }).reason,
+      'p99.9 extrapolated (exponential tail) from 100 calls, max 100 ms = 115 ms',
+    );
+  });
+  it('says when the window is too small and its maximum is the answer', () => {
+    assert.equal(
+      quantileReason(800, 0.001, 2100, false, 2100),
+      "p99.9 is beyond 800 calls: the window's max = 2.1 s",
+    );
+  });
+  it('writes the level with the decimals α needs (α = 0.0007 → p99.93)', () => {
+    assert.equal(percentileLabel(0.0007), 'p99.93');
+    assert.equal(percentileLabel(0.001), 'p99.9');
+    assert.equal(percentileLabel(0.05), 'p95');
+    const w = Array.from({ length: 3420 }, (_, i) => i + 1);
+    const r = createQuantileStrategy().compute(input(w, 0.0007)) as { reason?: string };
+    assert.equal(r.reason, 'p99.93 of 3 420 calls = 3.4 s');
   });
   it('gives the p99 of the sample durations at α = 0.01 (15.5 s, SPEC §2)', () => {
     const r = createQuantileStrategy().compute(input([...seedSampleDurationsMs()], 0.01));
@@ -82,6 +116,10 @@ describe('rto', () => {
     assert.equal(r.timeoutMs, 112.5 + 4 * 62.5);
     const k8 = createRtoStrategy({ k: 8 }).compute(input([100, 200])) as { timeoutMs: number };
     assert.equal(k8.timeoutMs, 112.5 + 8 * 62.5);
+    assert.equal(
+      (r as { reason?: string }).reason,
+      'SRTT 113 ms + 4 × RTTVAR 63 ms over 2 calls = 363 ms (RFC 6298)',
+    );
   });
 });
 

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { JitError } from '../core/errors.ts';
+import { MAX_STRATEGY_REASON_CHARS } from '../core/serving.ts';
 import { sortedCopy } from '../core/stats.ts';
 import { seedSampleDurationsMs } from '../sources/seed-sample.ts';
 import type { TimeoutStrategy } from './types.ts';
@@ -32,6 +33,14 @@ export function timeoutStrategyConformance(name: string, make: () => TimeoutStra
         const r = await make().compute(input(w));
         assert.ok(Number.isFinite(r.timeoutMs) && r.timeoutMs > 0, `timeoutMs ${r.timeoutMs}`);
         assert.ok(r.method.length > 0);
+        // The reason is optional, but when given it is words a person reads on the dashboard.
+        if (r.reason !== undefined) {
+          assert.ok(
+            r.reason.length > 0 && r.reason.length <= MAX_STRATEGY_REASON_CHARS,
+            `reason of ${r.reason.length} chars`,
+          );
+          assert.doesNotMatch(r.reason, /NaN|undefined|Infinity/);
+        }
       }
     });
 

@@ -1,5 +1,6 @@
 // One timeout computation: read the window from the source, run the strategy, summarise.
 import { assertEndpointName } from '../core/endpoint-name.ts';
+import { MAX_STRATEGY_REASON_CHARS } from '../core/serving.ts';
 import { sortedCopy, summarize } from '../core/stats.ts';
 import { createStrategy } from '../strategies/registry.ts';
 import { runStrategy } from '../strategies/run.ts';
@@ -77,6 +78,8 @@ export class Computer {
       censored: result.censored,
       ...(result.state ? { state: result.state } : {}),
       ...(result.placeholder === true ? { placeholder: true as const } : {}),
+      // Bounded as the protocol bounds it, so that a wordy strategy cannot get its value refused.
+      ...(result.reason ? { reason: result.reason.slice(0, MAX_STRATEGY_REASON_CHARS) } : {}),
       alpha,
       source: this.source.name,
       ...summarize(durationsMs, sortedMs),

@@ -238,6 +238,44 @@ describe('dashboard in headless Chromium', { skip: chromiumSkip() }, () => {
     await page.setViewportSize({ width: 1440, height: 900 });
   });
 
+  it('says why each value is what it is: in the detail, on the row and on the chart’s hover', async () => {
+    await row('order').click();
+    await page.waitForFunction(
+      () => document.querySelector('#detail-title')?.textContent === 'order',
+    );
+    const reason = (await page.locator('#detail-reason').textContent()) ?? '';
+    // `order` is the quantile strategy at α = 0.01: its words, then the broker's margin.
+    assert.match(
+      reason,
+      /^p99 (extrapolated .* from [\d ]+ calls|of [\d ]+ calls) .*, \+10 % margin = [\d.]+ m?s$/,
+    );
+    assert.equal(await row('order').getAttribute('title'), `why: ${reason}`);
+    const chart = page.locator('#chart-history .u-over');
+    await chart.waitFor({ timeout: 10_000 });
+    const hint = (await page.locator('#history-reason').textContent()) ?? '';
+    assert.match(hint, /^Hover the chart/);
+    const box = await chart.boundingBox();
+    assert.ok(box, 'the chart has a box');
+    // The newest computation is at the right edge: its reason is the one the view shows.
+    await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+    await page.waitForFunction(
+      () => !/^Hover/.test(document.querySelector('#history-reason')?.textContent ?? 'Hover'),
+    );
+    const hovered = (await page.locator('#history-reason').textContent()) ?? '';
+    assert.ok(hovered.endsWith(`: ${reason}`), `hover says "${hovered}", the view "${reason}"`);
+    // An older computation has its own reason (the level drifts between cycles).
+    await page.mouse.move(box.x + 3, box.y + box.height / 2);
+    await page.waitForFunction(
+      (latest: string) => (document.querySelector('#history-reason')?.textContent ?? '') !== latest,
+      hovered,
+    );
+    assert.match(
+      (await page.locator('#history-reason').textContent()) ?? '',
+      /: p99 .*\+10 % margin = /,
+    );
+    await page.mouse.move(0, 0);
+  });
+
   it('shows the stale endpoint’s failed attempts in its detail', async () => {
     await row('flaky').click();
     await page.waitForFunction(
@@ -245,6 +283,10 @@ describe('dashboard in headless Chromium', { skip: chromiumSkip() }, () => {
     );
     await page.locator('#results tbody tr.failed').first().waitFor();
     assert.match((await page.locator('#detail-facts').textContent()) ?? '', /last attempt failed/);
+    assert.match(
+      (await page.locator('#detail-reason').textContent()) ?? '',
+      /^last computation failed; still serving the previous value: /,
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-stale.png'), fullPage: true });
   });
 

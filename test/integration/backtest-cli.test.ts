@@ -97,9 +97,11 @@ describe('jit backtest', () => {
         (report.overall.adaptive?.falseTimeoutRate ?? 1),
     );
     const page = readFileSync(html, 'utf8');
-    assert.equal(page.match(/<svg /g)?.length, 2);
+    // One uPlot chart per endpoint, its data inline (the browser test draws them: test/browser).
+    assert.equal(page.match(/<script type="application\/json" class="chart-data"/g)?.length, 2);
     assert.match(page, /fast, &quot;quoted&quot;/);
-    assert.doesNotMatch(page, /https?:\/\/(?!www\.w3\.org)/, 'no external assets');
+    assert.match(page, /var uPlot=function/, 'uPlot is inlined');
+    assert.doesNotMatch(page, /(src|href)=["']?(https?:)?\/\//i, 'no external assets');
   });
 
   it('compares every non-neural strategy when none are named, and reads JSON lines alike', async () => {

@@ -255,7 +255,12 @@ function endpointRow(e) {
   const selected = e.endpoint === state.selected;
   setAttr(tr, 'class', `status-${e.status}${selected ? ' selected' : ''}`);
   setAttr(tr, 'aria-selected', String(selected));
-  setAttr(tr, 'title', e.lastError ? `last attempt failed: ${e.lastError}` : undefined);
+  // The reason in words on hover (the detail view shows it in full); a failure's error first.
+  setAttr(
+    tr,
+    'title',
+    e.lastError ? `last attempt failed: ${e.lastError}\n${e.reason}` : `why: ${e.reason}`,
+  );
   const p = e.percentilesMs;
   const samples = e.samples === null ? '–' : e.samples.toLocaleString('en-US');
   /** @type {[string, () => Node | string][]} */
@@ -380,6 +385,25 @@ function historyData(points) {
   ]);
 }
 
+/**
+ * Says why the value at history point `idx` (the chart's cursor) was what it was; without a
+ * point under the cursor, the hint to hover. @param {number | null} idx
+ */
+function showHistoryReason(idx) {
+  const el = byId('history-reason');
+  const p = idx === null ? undefined : state.history[idx];
+  if (!p) {
+    el.textContent = 'Hover the chart to see why each value was what it was.';
+    el.classList.add('muted');
+    return;
+  }
+  el.classList.remove('muted');
+  const when = new Date(p.at).toLocaleTimeString();
+  const why =
+    p.reason ?? (p.ok ? 'no reason recorded' : 'the attempt failed before any value existed');
+  el.textContent = `${when}: ${why}${p.ok || !p.error ? '' : ` (${p.error})`}`;
+}
+
 /** @param {HistoryPoint[]} points */
 function renderHistoryChart(points) {
   const el = byId('chart-history');
@@ -418,6 +442,8 @@ function renderHistoryChart(points) {
     width: chartWidth(el),
     height: 260,
     cursor: { drag: { x: true, y: false } },
+    // The reason of the computation under the cursor, in words, below the chart.
+    hooks: { setCursor: [(u) => showHistoryReason(u.cursor.idx ?? null)] },
     scales: { x: { time: true }, y: { distr: 3, log: 10 } },
     axes: [{ stroke: '#475569', grid: { stroke: '#e2e8f0' } }, msLogAxis()],
     series: [
@@ -452,6 +478,7 @@ function renderHistoryChart(points) {
   };
   historyChart = new uPlot(opts, data, el);
   historyChartFor = state.selected ?? undefined;
+  showHistoryReason(null);
 }
 
 /**
@@ -688,6 +715,7 @@ async function renderDetail() {
       ? [h('span', { class: 'fact error-text' }, `last attempt failed: ${e.lastError}`)]
       : []),
   );
+  byId('detail-reason').textContent = e.reason;
   const range = Number(/** @type {HTMLSelectElement} */ (byId('range')).value);
   const key = `${e.endpoint}\u0000${range}\u0000${e.attemptedAt ?? ''}`;
   if (key !== state.historyKey) {

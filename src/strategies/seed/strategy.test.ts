@@ -63,12 +63,15 @@ describe('seed strategy', () => {
       method: 'fallback',
       state: { reason: 'no-data' },
       placeholder: true,
+      reason:
+        "no durations, no forecast: no durations in the window: the original's rule, mean 100 ms + 2 × sd 100 ms = 300 ms",
     });
     const few = sample.slice(0, 49);
     const r = await s.compute(input(few));
     assert.equal(r.method, 'fallback');
     assert.deepEqual(r.state, { reason: 'few-samples' });
     assert.equal(r.placeholder, undefined); // computed from real durations: a level
+    assert.match(r.reason ?? '', /^too few calls to train the forecast: mean .* of 49 calls = /);
     const sigma = createSigmaStrategy().compute(input(few)) as { timeoutMs: number };
     assert.equal(r.timeoutMs, sigma.timeoutMs);
   });
@@ -78,6 +81,10 @@ describe('seed strategy', () => {
     assert.equal(r.method, 'forecast');
     assert.ok(Number.isFinite(r.timeoutMs) && r.timeoutMs > 0);
     assert.equal((r.state as { epochs: number }).epochs, 3);
+    assert.match(
+      r.reason ?? '',
+      /^ConvLSTM forecast of the next call from 50 calls \(3 epochs\) = /,
+    );
     // The same task straight on the pool: it ran on another thread than this one.
     const pool = acquireForecastPool();
     try {

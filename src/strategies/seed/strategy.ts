@@ -1,4 +1,5 @@
 // Strategy `seed`: the original's ConvLSTM forecast of the next duration, trained off the event loop.
+import { readableCount, readableMs } from '../../core/serving.ts';
 import { sampleSd } from '../../core/stats.ts';
 import { createSigmaStrategy } from '../sigma.ts';
 import type { StrategyInput, StrategyResult, TimeoutStrategy } from '../types.ts';
@@ -24,6 +25,15 @@ export interface SeedStrategy extends TimeoutStrategy {
   close(): Promise<void>;
 }
 
+/** Each fallback reason in words, for the value's reason. */
+const FALLBACK_WORDS: Readonly<Record<FallbackReason, string>> = {
+  'no-data': 'no durations, no forecast',
+  'few-samples': 'too few calls to train the forecast',
+  budget: 'the forecast ran out of time',
+  diverged: 'the forecast diverged',
+  error: 'the forecast failed',
+};
+
 /** Time kept back from training for the prediction and the reply: 10 % of the budget, 50 ms … 2 s. */
 export function reserveMs(budgetMs: number): number {
   return Math.min(2000, Math.max(50, Math.round(budgetMs * 0.1)));
@@ -45,6 +55,7 @@ export function createSeedStrategy(options: Record<string, unknown> = {}): SeedS
       timeoutMs: r.timeoutMs,
       method: FALLBACK_METHOD,
       state: { reason, ...extra },
+      reason: `${FALLBACK_WORDS[reason]}: ${r.reason ?? readableMs(r.timeoutMs)}`,
       // sigma's no-data rule is a placeholder; carried on so that the broker does not damp against it.
       ...(r.placeholder === true ? { placeholder: true } : {}),
     };
@@ -110,7 +121,14 @@ export function createSeedStrategy(options: Record<string, unknown> = {}): SeedS
         plan.meanMs + opts.k * sd,
       );
       if (!Number.isFinite(predicted)) return fallback(input, 'diverged', diagnostics);
-      return { timeoutMs: predicted, method: FORECAST_METHOD, state: diagnostics };
+      return {
+        timeoutMs: predicted,
+        method: FORECAST_METHOD,
+        state: diagnostics,
+        reason:
+          `ConvLSTM forecast of the next call from ${readableCount(n)} calls ` +
+          `(${result.epochs} epochs) = ${readableMs(predicted)}`,
+      };
     },
 
     close: () => pool.release(),
