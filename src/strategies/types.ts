@@ -46,6 +46,12 @@ export interface StrategyResult {
    * core/serving.ts). Default false.
    */
   placeholder?: boolean | undefined;
+  /**
+   * The strategy's own part of the explanation of this value, in words (at most ~200 chars),
+   * e.g. "p99.9 of 3 420 calls = 4.9 s". The broker appends the serving part (margin, damping,
+   * clamp). Default: none.
+   */
+  reason?: string | undefined;
 }
 
 export interface TimeoutStrategy {
