@@ -17,7 +17,7 @@ import type { StrategyInput, StrategyResult, TimeoutStrategy } from './types.ts'
 export const adaptiveOptionsSchema = z
   .object({
     /**
-     * Learning rate of the tracker, in tail widths per unit of error: one request above the
+     * Learning rate of the tracker, in interquartile ranges (IQR) per unit of error: one request above the
      * timeout raises the correction by γ·(1 − α), one below lowers it by γ·α. Default 0.1 (the
      * default of conformal PID's quantile tracker, whose step is likewise proportional to scale).
      */
@@ -30,8 +30,6 @@ export const adaptiveOptionsSchema = z
      * tail above the max of a full window (1 + ln 10 / ln 5000 ≈ 1.27, rounded down).
      */
     maxOverMaxFactor: z.number().min(1).default(1.25),
-    /** Largest correction either way, in tail widths (window p(1−α) − median). Default 1. */
-    correctionLimit: z.number().positive().default(1),
     /** Share of the window taken as the tail when extrapolating beyond its reach. Default 0.1. */
     tailShare: z.number().gt(0).lt(1).default(0.1),
   })
@@ -39,7 +37,7 @@ export const adaptiveOptionsSchema = z
 
 export type AdaptiveOptions = z.infer<typeof adaptiveOptionsSchema>;
 
-/** Smallest tail width, as a share of the base quantile (a window of equal values has width 0). */
+/** Smallest unit, as a share of the base quantile (a window of equal values has an IQR of 0). */
 const MIN_WIDTH_SHARE = 0.01;
 
 export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): TimeoutStrategy {
@@ -58,7 +56,13 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
       // a window of fewer than 1/α values, and never above the bound.
       const extrapolated = !withinReach(n, alpha);
       const base = Math.min(bound, upperQuantile(sorted, alpha, opts.tailShare));
-      const width = Math.max(base - orderStatistic(sorted, 0.5), MIN_WIDTH_SHARE * base);
+      // The tracker's unit: the interquartile range, a spread that 25 % of outliers (a burst, a
+      // spike) do not move, so a correction learned before a shift is not multiplied by it.
+      const median = orderStatistic(sorted, 0.5);
+      const width = Math.max(
+        orderStatistic(sorted, 0.75) - orderStatistic(sorted, 0.25),
+        MIN_WIDTH_SHARE * base,
+      );
 
       const prior = readTrackerState(input.previous?.state);
       let e: Exceedances | undefined;
@@ -70,9 +74,14 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
           input.previous.computedAtMs,
           input.previous.servedMs,
         );
-        step = trackerStep(prior.correction, e, alpha, opts.gamma, opts.correctionLimit);
+        // Anti-windup: the correction stays where it still moves the timeout (median ≤ T ≤ bound).
+        step = trackerStep(prior.correction, e, alpha, opts.gamma, {
+          min: Math.min(0, (median - base) / width),
+          max: Math.max(0, (bound - base) / width),
+        });
       }
-      const raw = base + width * step.correction;
+      // Never below the median (that would cut half the calls) nor above the bound.
+      const raw = Math.max(median, base + width * step.correction);
       const bounded = raw > bound;
       // Positive even for a window of zeros (a timeout of 0 would cut every call).
       const value = Math.max(Math.min(raw, bound), Number.MIN_VALUE);
@@ -95,7 +104,7 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
   };
 }
 
-/** "+0.12 × tail width 480 ms (raised: 2 of 300 calls exceeded 510 ms)". */
+/** "+0.12 × IQR 48 ms (raised: 2 of 300 calls exceeded 510 ms)". */
 function describeCorrection(
   correction: number,
   width: number,
@@ -104,7 +113,7 @@ function describeCorrection(
   servedMs: number | undefined,
 ): string {
   const sign = correction >= 0 ? '+' : '−';
-  const amount = `${sign} ${Math.abs(correction).toFixed(2)} × tail width ${formatMs(width)}`;
+  const amount = `${sign} ${Math.abs(correction).toFixed(2)} × IQR ${formatMs(width)}`;
   if (!e || e.count === 0 || servedMs === undefined) return `${amount} (no calls since the last value)`;
   const moved = correction > before ? 'raised' : correction < before ? 'lowered' : 'held';
   const share = `${formatCount(e.over)} of ${formatCount(e.count)} calls exceeded ${formatMs(servedMs)}`;

@@ -4,7 +4,7 @@
 export interface TrackerState {
   /** Shape version; state without it (`{ level }`, the former level-space calibration) restarts at 0. */
   v: 2;
-  /** Correction added to the base quantile, in tail widths (scale-free; see `trackerStep`). */
+  /** Correction added to the base quantile, in interquartile ranges of the window (scale-free; see `trackerStep`). */
   correction: number;
 }
 
@@ -60,19 +60,20 @@ export interface TrackerUpdate {
  * Quantile tracking (Angelopoulos, Candès & Tibshirani 2023, the "P" of conformal PID; it is
  * also the integral of past errors, ACI's update in score space): every request since the last
  * computation moves the correction by γ·(err − α), err = 1 when it exceeded the timeout then in
- * force. The batch's misses are saturated (`batchSaturation`), the correction itself is clipped
- * to [−1, +1] tail widths: the base quantile is trusted to within its own tail width either way.
+ * force. The batch's misses are saturated (`batchSaturation`), and the correction is clamped to
+ * `range`, the corrections whose timeout the bounds do not override (anti-windup: an integrator
+ * that kept counting while the output sits at its limit would hold it there long after).
  */
 export function trackerStep(
   correction: number,
   e: Exceedances,
   alpha: number,
   gamma: number,
-  limit = 1,
+  range: { min: number; max: number } = { min: -Infinity, max: Infinity },
 ): TrackerUpdate {
   const counted = Math.min(e.over, batchSaturation(e.count, alpha));
   // The order of hits and misses within a batch is not used: the sum of steps is the same and the
   // clip applies to the result (the timeout in force did not change within the batch).
   const next = correction + gamma * (counted - e.count * alpha);
-  return { correction: Math.min(limit, Math.max(-limit, next)), counted };
+  return { correction: Math.min(range.max, Math.max(range.min, next)), counted };
 }
