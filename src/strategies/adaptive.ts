@@ -22,6 +22,12 @@ export const adaptiveOptionsSchema = z
      * default of conformal PID's quantile tracker, whose step is likewise proportional to scale).
      */
     gamma: z.number().positive().max(1).default(0.1),
+    /**
+     * The tracker's unit: "iqr", the window's interquartile range (robust: a burst of up to 25 %
+     * of the window does not change it), or "tail", the window's p(1−α) − median (larger steps
+     * on heavy tails, but a burst inflates it and the correction with it). Default "iqr".
+     */
+    scale: z.enum(['iqr', 'tail']).default('iqr'),
     /** Fewest samples needed. Default 20. */
     minSamples: z.number().int().positive().default(20),
     /**
@@ -60,13 +66,22 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
       // spike) do not move, so a correction learned before a shift is not multiplied by it.
       const median = orderStatistic(sorted, 0.5);
       const width = Math.max(
-        orderStatistic(sorted, 0.75) - orderStatistic(sorted, 0.25),
+        opts.scale === 'tail'
+          ? base - median
+          : orderStatistic(sorted, 0.75) - orderStatistic(sorted, 0.25),
         MIN_WIDTH_SHARE * base,
       );
 
       const prior = readTrackerState(input.previous?.state);
       let e: Exceedances | undefined;
-      let step: TrackerUpdate = { correction: prior.correction, counted: 0 };
+      // Anti-windup: the correction stays where it still moves the timeout (median ≤ T ≤ bound),
+      // applied to a carried correction too (the window, hence the range, changed since).
+      const range = {
+        min: Math.min(0, (median - base) / width),
+        max: Math.max(0, (bound - base) / width),
+      };
+      const clamp = (c: number) => Math.min(range.max, Math.max(range.min, c));
+      let step: TrackerUpdate = { correction: clamp(prior.correction), counted: 0 };
       if (input.previous && input.timestampsMs) {
         e = exceedancesSince(
           input.durationsMs,
@@ -74,20 +89,23 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
           input.previous.computedAtMs,
           input.previous.servedMs,
         );
-        // Anti-windup: the correction stays where it still moves the timeout (median ≤ T ≤ bound).
-        step = trackerStep(prior.correction, e, alpha, opts.gamma, {
-          min: Math.min(0, (median - base) / width),
-          max: Math.max(0, (bound - base) / width),
-        });
+        step = trackerStep(prior.correction, e, alpha, opts.gamma, range);
       }
-      // Never below the median (that would cut half the calls) nor above the bound.
-      const raw = Math.max(median, base + width * step.correction);
-      const bounded = raw > bound;
+      // At the bound exactly when the correction is at its upper end (or the base is the bound).
+      const bounded = step.correction >= range.max - 1e-12;
+      const raw = bounded ? bound : Math.max(median, base + width * step.correction);
       // Positive even for a window of zeros (a timeout of 0 would cut every call).
-      const value = Math.max(Math.min(raw, bound), Number.MIN_VALUE);
+      const value = Math.max(raw, Number.MIN_VALUE);
       const reason = [
         `${describeLevel(alpha)} of ${formatCount(n)} calls = ${formatMs(base)}${extrapolated ? ' (extrapolated above the max: window smaller than 1/α)' : ''}`,
-        describeCorrection(step.correction, width, prior.correction, e, input.previous?.servedMs),
+        describeCorrection(
+          opts.scale === 'tail' ? 'tail width' : 'IQR',
+          step.correction,
+          width,
+          prior.correction,
+          e,
+          input.previous?.servedMs,
+        ),
         bounded
           ? `capped at window max ${formatMs(max)} × ${opts.maxOverMaxFactor} = ${formatMs(bound)}`
           : '',
@@ -106,6 +124,7 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
 
 /** "+0.12 × IQR 48 ms (raised: 2 of 300 calls exceeded 510 ms)". */
 function describeCorrection(
+  unit: string,
   correction: number,
   width: number,
   before: number,
@@ -113,8 +132,9 @@ function describeCorrection(
   servedMs: number | undefined,
 ): string {
   const sign = correction >= 0 ? '+' : '−';
-  const amount = `${sign} ${Math.abs(correction).toFixed(2)} × IQR ${formatMs(width)}`;
-  if (!e || e.count === 0 || servedMs === undefined) return `${amount} (no calls since the last value)`;
+  const amount = `${sign} ${Math.abs(correction).toFixed(2)} × ${unit} ${formatMs(width)}`;
+  if (!e || e.count === 0 || servedMs === undefined)
+    return `${amount} (no calls since the last value)`;
   const moved = correction > before ? 'raised' : correction < before ? 'lowered' : 'held';
   const share = `${formatCount(e.over)} of ${formatCount(e.count)} calls exceeded ${formatMs(servedMs)}`;
   return `${amount} (${moved}: ${share})`;
