@@ -1,4 +1,4 @@
-// Writes the synthetic-shifts trace of docs/strategies.md: 6 endpoints × 60 000 requests (fixed seed).
+// Writes the synthetic-shifts trace of docs/strategies.md: 7 endpoints × 60 000 requests (fixed seed).
 // Usage: node benchmarks/backtest/synthetic-shifts.mjs OUT.csv
 import { writeFileSync } from 'node:fs';
 let s = 12345;
@@ -17,6 +17,9 @@ const gens = {
   spikes: (i) => lognormal(3, 0.4) * (i % 10000 > 9400 ? 10 : 1),
   drift: (i) => lognormal(3 + Math.sin(i / 3000), 0.4),
   bimodal: (_i) => (r() < 0.03 ? lognormal(6, 0.3) : lognormal(2.5, 0.3)),
+  // Issue 16's burst: ~80 ms calls, then 300 calls of 2.5–5 s in a row (one minute), then normal
+  // again; twice. Last in this list, so the endpoints above keep their random draws.
+  burst: (i) => (i % 20000 >= 10000 && i % 20000 < 10300 ? 2500 + 2500 * r() : lognormal(4.4, 0.5)),
 };
 const rows = [];
 for (const [name, g] of Object.entries(gens)) {

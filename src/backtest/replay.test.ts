@@ -59,7 +59,14 @@ describe('replayEndpoint', () => {
     assert.equal(score.falseTimeoutRate, 6 / 120);
     assert.equal(score.meanTimeoutMs, (60 * 11 + 60 * 33) / 120);
     assert.equal(score.medianTimeoutMs, 11);
-    assert.deepEqual(r.timeline, { atMs: [1_060_000, 1_120_000], servedMs: { x: [11, 33] } });
+    // The reference is the window's 1 − α order statistic (the 20 ms calls), the same for all strategies.
+    assert.deepEqual(r.timeline, {
+      atMs: [1_060_000, 1_120_000],
+      servedMs: { x: [11, 33] },
+      referenceMs: [20, 20],
+    });
+    // Overshoot: served ÷ the window's max (20 ms) at each recompute.
+    assert.deepEqual(r.shapes.x?.overshoots, [11 / 20, 33 / 20]);
   });
 
   it('damps spikes with the broker code: 10 then 100 serves ceil(2 · 10 · 1.1) = 22', async () => {

@@ -3,7 +3,7 @@ import { nextStoredMs, servedTimeout, type ServingOptions } from '../core/servin
 import { orderStatistic, sortedCopy } from '../core/stats.ts';
 import { runStrategy } from '../strategies/run.ts';
 import type { PreviousComputation, TimeoutStrategy } from '../strategies/types.ts';
-import { ScoreAccumulator, type StrategyScore } from './metrics.ts';
+import { recoveryCounts, ScoreAccumulator, type StrategyScore } from './metrics.ts';
 
 /** One endpoint's requests in time order. Times are start times (epoch ms), durations in ms. */
 export interface EndpointSeries {
@@ -46,8 +46,13 @@ export interface EndpointReplay {
   scores: Record<string, StrategyScore>;
   /** Served timeouts per strategy, in judged order (for pooled medians). */
   judgedTimeouts: Record<string, readonly number[]>;
-  /** Recompute points (ms or request index) and each strategy's served value from there on. */
-  timeline: { atMs: number[]; servedMs: Record<string, number[]> };
+  /** Per strategy: served ÷ window max per recompute, and recovery counts (for pooling). */
+  shapes: Record<string, { overshoots: readonly number[]; recoveries: readonly number[] }>;
+  /**
+   * Recompute points (ms or request index), each strategy's served value from there on, and the
+   * window's 1 − α order statistic there (uncensored; the strategy-independent shift reference).
+   */
+  timeline: { atMs: number[]; servedMs: Record<string, number[]>; referenceMs: number[] };
 }
 
 interface StrategyState {
@@ -92,6 +97,7 @@ export async function replayEndpoint(
   const timeline: EndpointReplay['timeline'] = {
     atMs: [],
     servedMs: Object.fromEntries(strategies.map((s) => [s.name, []])),
+    referenceMs: [],
   };
   const judgedDurations: number[] = [];
 
@@ -112,6 +118,7 @@ export async function replayEndpoint(
       if (j - from >= opts.warmupCount) {
         judging = true;
         timeline.atMs.push(point);
+        timeline.referenceMs.push(orderStatistic(sortedCopy(d.subarray(from, j)), 1 - opts.alpha));
         for (const s of strategies) {
           const st = states.get(s.name) as StrategyState;
           await recompute(
@@ -148,9 +155,12 @@ export async function replayEndpoint(
     : 0;
   const scores: Record<string, StrategyScore> = {};
   const judgedTimeouts: Record<string, readonly number[]> = {};
+  const shapes: EndpointReplay['shapes'] = {};
   for (const [name, st] of states) {
+    st.acc.recoveries = recoveryCounts(timeline.referenceMs, timeline.servedMs[name] ?? []);
     scores[name] = st.acc.score(hindsight);
     judgedTimeouts[name] = st.acc.judgedTimeouts;
+    shapes[name] = { overshoots: st.acc.overshoots, recoveries: st.acc.recoveries };
   }
   return {
     endpoint: series.endpoint,
@@ -160,6 +170,7 @@ export async function replayEndpoint(
     hindsightQuantileMs: hindsight,
     scores,
     judgedTimeouts,
+    shapes,
     timeline,
   };
 }
@@ -194,6 +205,9 @@ async function recompute(
     st.served = servedTimeout(st.stored, opts.serving);
     st.previous = { servedMs: st.served, computedAtMs: pointMs, state: r.state };
     st.acc.recomputes++;
+    let max = 0;
+    for (let i = 0; i < durationsMs.length; i++) max = Math.max(max, durationsMs[i] as number);
+    st.acc.recordOvershoot(st.served, max);
   } catch {
     // As the broker: a failed computation keeps the value in force.
     st.acc.failures++;

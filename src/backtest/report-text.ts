@@ -20,6 +20,8 @@ function table(
     'median ms',
     'inflation',
     'pinball ms',
+    'overshoot p99/max',
+    'recovery p50/max',
   ];
   const body = Object.entries(rows).map(([name, s]) => [
     name + (name === best ? ' *' : ''),
@@ -30,6 +32,8 @@ function table(
     ms(s.medianTimeoutMs),
     s.inflation.toFixed(2),
     s.pinballLoss.toFixed(3),
+    `${s.overshootP99.toFixed(2)}/${s.overshootMax.toFixed(2)}`,
+    s.recoveryP50 === null ? '-' : `${s.recoveryP50}/${s.recoveryMax} (${s.shifts})`,
   ]);
   const widths = head.map((h, i) =>
     Math.max(h.length, ...body.map((r) => (r[i] as string).length)),
@@ -63,6 +67,11 @@ export function formatReport(report: BacktestReport): string {
       report.defaultStrategy,
     ),
   );
-  out.push(`* = the product's default strategy. ok: at or under α; ~: under 2α; !!: above 2α.`);
+  out.push(
+    `* = the product's default strategy. ok: at or under α; ~: under 2α; !!: above 2α.\n` +
+      `overshoot: served ÷ the max of the window it was computed from, per recompute. recovery: ` +
+      `computations after a shift (the window's ${pct(1 - report.alpha)} quantile changed > 2×) until the ` +
+      `served value stays within 1.2× of its settled value (median 10–19 computations later); (n) shifts.`,
+  );
   return out.join('\n\n');
 }

@@ -43,6 +43,8 @@ export interface EndpointChart {
   durationsMs: Float64Array;
   atMs: number[];
   servedMs: Record<string, number[]>;
+  /** The window's 1 − α order statistic at each recompute (the shift reference of `recovery`). */
+  referenceMs: number[];
 }
 
 export async function runBacktest(
@@ -80,6 +82,7 @@ export async function runBacktest(
         score: r.scores[name] as StrategyScore,
         hindsightQuantileMs: r.hindsightQuantileMs,
         timeouts: r.judgedTimeouts[name] ?? [],
+        ...r.shapes[name],
       });
     }
     charts.push({

@@ -1,21 +1,41 @@
-// Strategy `adaptive`: a window quantile whose level is calibrated online by adaptive conformal inference.
+// Strategy `adaptive`: the window's 1 − α quantile plus an online-calibrated correction in duration space, bounded near the window's max.
 import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
 import { InsufficientDataError } from '../core/errors.ts';
-import { sortedCopy } from '../core/stats.ts';
-import { upperQuantile } from './tail.ts';
+import { orderStatistic, sortedCopy } from '../core/stats.ts';
+import {
+  exceedancesSince,
+  readTrackerState,
+  trackerStep,
+  type Exceedances,
+  type TrackerUpdate,
+} from './calibration.ts';
+import { describeLevel, formatCount, formatMs } from './describe.ts';
+import { upperQuantile, withinReach } from './tail.ts';
 import type { StrategyInput, StrategyResult, TimeoutStrategy } from './types.ts';
 
 export const adaptiveOptionsSchema = z
   .object({
-    /** Step size γ of the level update α_{t+1} = α_t + γ(α − err_t). Default 0.005. */
-    gamma: z.number().positive().max(1).default(0.005),
+    /**
+     * Learning rate of the tracker, in interquartile ranges (IQR) per unit of error: one request above the
+     * timeout raises the correction by γ·(1 − α), one below lowers it by γ·α. Default 0.1 (the
+     * default of conformal PID's quantile tracker, whose step is likewise proportional to scale).
+     */
+    gamma: z.number().positive().max(1).default(0.1),
+    /**
+     * The tracker's unit: "iqr", the window's interquartile range (robust: a burst of up to 25 %
+     * of the window does not change it), or "tail", the window's p(1−α) − median (larger steps
+     * on heavy tails, but a burst inflates it and the correction with it). Default "iqr".
+     */
+    scale: z.enum(['iqr', 'tail']).default('iqr'),
     /** Fewest samples needed. Default 20. */
     minSamples: z.number().int().positive().default(20),
-    /** The working level never goes above this multiple of α (stays a tail quantile). Default 10 (×). */
-    maxLevelFactor: z.number().min(1).default(10),
-    /** The working level never goes below α × this (keeps the estimate finite). Default 0.001 (×). */
-    minLevelFactor: z.number().positive().max(1).default(0.001),
+    /**
+     * The computed timeout never exceeds the window's largest observation × this; the broker's
+     * margin (× 1.1) comes on top. Default 1.25 (×): one decade of extrapolation of an exponential
+     * tail above the max of a full window (1 + ln 10 / ln 5000 ≈ 1.27, rounded down).
+     */
+    maxOverMaxFactor: z.number().min(1).default(1.25),
     /** Share of the window taken as the tail when extrapolating beyond its reach. Default 0.1. */
     tailShare: z.number().gt(0).lt(1).default(0.1),
   })
@@ -23,54 +43,99 @@ export const adaptiveOptionsSchema = z
 
 export type AdaptiveOptions = z.infer<typeof adaptiveOptionsSchema>;
 
-/** Share of the requests since `sinceMs` that lasted longer than `timeoutMs`; undefined if none. */
-export function exceedanceSince(
-  durationsMs: ArrayLike<number>,
-  timestampsMs: ArrayLike<number>,
-  sinceMs: number,
-  timeoutMs: number,
-): { rate: number; count: number } | undefined {
-  let n = 0;
-  let over = 0;
-  for (let i = durationsMs.length - 1; i >= 0 && (timestampsMs[i] as number) >= sinceMs; i--) {
-    n++;
-    if ((durationsMs[i] as number) > timeoutMs) over++;
-  }
-  return n === 0 ? undefined : { rate: over / n, count: n };
-}
+/** Smallest unit, as a share of the base quantile (a window of equal values has an IQR of 0). */
+const MIN_WIDTH_SHARE = 0.01;
 
 export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): TimeoutStrategy {
   const opts = parseConfig(adaptiveOptionsSchema, options);
   return {
     name: 'adaptive',
-    description: `quantile at a level calibrated online (adaptive conformal inference, γ = ${opts.gamma})`,
+    description: `window quantile + a correction calibrated online per request (quantile tracking, γ = ${opts.gamma}), at most ${opts.maxOverMaxFactor} × the window's max`,
     compute(input: StrategyInput): StrategyResult {
-      const all = input.durationsMs;
-      const n = all.length;
+      const n = input.durationsMs.length;
       if (n < opts.minSamples) throw new InsufficientDataError(input.endpoint, n, opts.minSamples);
       const alpha = input.alpha;
-      const prevLevel = input.previous?.state?.level;
-      let level = typeof prevLevel === 'number' && Number.isFinite(prevLevel) ? prevLevel : alpha;
-      let observed: number | undefined;
+      const sorted = input.sortedMs ?? sortedCopy(input.durationsMs);
+      const max = sorted[n - 1] as number;
+      const bound = max * opts.maxOverMaxFactor;
+      // The base (conformal PID's scorecaster): the window's own quantile; extrapolated only in
+      // a window of fewer than 1/α values, and never above the bound.
+      const extrapolated = !withinReach(n, alpha);
+      const base = Math.min(bound, upperQuantile(sorted, alpha, opts.tailShare));
+      // The tracker's unit: the interquartile range, a spread that 25 % of outliers (a burst, a
+      // spike) do not move, so a correction learned before a shift is not multiplied by it.
+      const median = orderStatistic(sorted, 0.5);
+      const width = Math.max(
+        opts.scale === 'tail'
+          ? base - median
+          : orderStatistic(sorted, 0.75) - orderStatistic(sorted, 0.25),
+        MIN_WIDTH_SHARE * base,
+      );
+
+      const prior = readTrackerState(input.previous?.state);
+      let e: Exceedances | undefined;
+      // Anti-windup: the correction stays where it still moves the timeout (median ≤ T ≤ bound),
+      // applied to a carried correction too (the window, hence the range, changed since).
+      const range = {
+        min: Math.min(0, (median - base) / width),
+        max: Math.max(0, (bound - base) / width),
+      };
+      const clamp = (c: number) => Math.min(range.max, Math.max(range.min, c));
+      let step: TrackerUpdate = { correction: clamp(prior.correction), counted: 0 };
       if (input.previous && input.timestampsMs) {
-        const e = exceedanceSince(
-          all,
+        e = exceedancesSince(
+          input.durationsMs,
           input.timestampsMs,
           input.previous.computedAtMs,
           input.previous.servedMs,
         );
-        if (e) {
-          observed = e.rate;
-          level += opts.gamma * (alpha - e.rate);
-        }
+        step = trackerStep(prior.correction, e, alpha, opts.gamma, range);
       }
-      level = Math.min(alpha * opts.maxLevelFactor, Math.max(alpha * opts.minLevelFactor, level));
-      const value = upperQuantile(input.sortedMs ?? sortedCopy(all), level, opts.tailShare);
+      // At the bound exactly when the correction is at its upper end (or the base is the bound).
+      const bounded = step.correction >= range.max - 1e-12;
+      const raw = bounded ? bound : Math.max(median, base + width * step.correction);
+      // Positive even for a window of zeros (a timeout of 0 would cut every call).
+      const value = Math.max(raw, Number.MIN_VALUE);
+      const reason = [
+        `${describeLevel(alpha)} of ${formatCount(n)} calls = ${formatMs(base)}${extrapolated ? ' (extrapolated above the max: window smaller than 1/α)' : ''}`,
+        describeCorrection(
+          opts.scale === 'tail' ? 'tail width' : 'IQR',
+          step.correction,
+          width,
+          prior.correction,
+          e,
+          input.previous?.servedMs,
+        ),
+        bounded
+          ? `capped at window max ${formatMs(max)} × ${opts.maxOverMaxFactor} = ${formatMs(bound)}`
+          : '',
+      ]
+        .filter((s) => s !== '')
+        .join('; ');
       return {
         timeoutMs: value,
-        method: 'aci-quantile',
-        state: { level, ...(observed === undefined ? {} : { observedRate: observed }) },
+        method: bounded ? 'tracked-quantile-bounded' : 'tracked-quantile',
+        state: { v: 2, correction: step.correction },
+        reason,
       };
     },
   };
+}
+
+/** "+0.12 × IQR 48 ms (raised: 2 of 300 calls exceeded 510 ms)". */
+function describeCorrection(
+  unit: string,
+  correction: number,
+  width: number,
+  before: number,
+  e: Exceedances | undefined,
+  servedMs: number | undefined,
+): string {
+  const sign = correction >= 0 ? '+' : '−';
+  const amount = `${sign} ${Math.abs(correction).toFixed(2)} × ${unit} ${formatMs(width)}`;
+  if (!e || e.count === 0 || servedMs === undefined)
+    return `${amount} (no calls since the last value)`;
+  const moved = correction > before ? 'raised' : correction < before ? 'lowered' : 'held';
+  const share = `${formatCount(e.over)} of ${formatCount(e.count)} calls exceeded ${formatMs(servedMs)}`;
+  return `${amount} (${moved}: ${share})`;
 }

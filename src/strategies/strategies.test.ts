@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InsufficientDataError, InvalidConfigError, UnknownStrategyError } from '../core/errors.ts';
+import { servedTimeout, nextStoredMs } from '../core/serving.ts';
 import { sortedCopy } from '../core/stats.ts';
 import { seedSampleDurationsMs } from '../sources/seed-sample.ts';
 import { createAdaptiveStrategy } from './adaptive.ts';
@@ -12,6 +13,7 @@ import { runStrategy } from './run.ts';
 import { createStrategy, strategyNames } from './registry.ts';
 import { createSigmaStrategy } from './sigma.ts';
 import { timeoutStrategyConformance } from './timeout-strategy.conformance.ts';
+import type { PreviousComputation } from './types.ts';
 
 for (const name of strategyNames()) timeoutStrategyConformance(name, () => createStrategy(name));
 
@@ -126,42 +128,134 @@ describe('rto', () => {
 describe('adaptive', () => {
   const w = Array.from({ length: 1000 }, (_, i) => i + 1); // 1..1000 ms, one request per ms
   const ts = w.map((_, i) => 1_000_000 + i);
-  const run = (previous?: {
-    servedMs: number;
-    computedAtMs: number;
-    state?: Record<string, unknown>;
-  }) =>
-    createAdaptiveStrategy({ gamma: 0.1 }).compute({
+  type Out = { timeoutMs: number; method: string; reason: string; state: { correction: number } };
+  const run = (
+    previous?: { servedMs: number; computedAtMs: number; state?: Record<string, unknown> },
+    options: Record<string, unknown> = {},
+  ) =>
+    createAdaptiveStrategy(options).compute({
       endpoint: 'e',
       durationsMs: w,
       timestampsMs: ts,
       alpha: 0.01,
       previous,
-    }) as unknown as { timeoutMs: number; state: { level: number; observedRate?: number } };
+    }) as unknown as Out;
 
-  it('starts at level α: the plain 1 − α quantile', () => {
+  it('starts at the window quantile: the plain 1 − α order statistic, correction 0', () => {
     const r = run();
     assert.equal(r.timeoutMs, 990);
-    assert.equal(r.state.level, 0.01);
+    assert.equal(r.state.correction, 0);
+    assert.match(r.reason, /^p99 of 1 000 calls = 990 ms/);
   });
-  it('lowers the level (longer timeout) after more than α of the requests exceeded the timeout', () => {
+  it('raises the timeout after more than α of the requests exceeded it, per request, saturated', () => {
     // Since t = 1 000 900: the last 100 requests, 901..1000 ms, all above the 900 ms then in force.
-    const r = run({ servedMs: 900, computedAtMs: 1_000_900, state: { level: 0.01 } });
-    assert.equal(r.state.observedRate, 1);
-    assert.ok(r.state.level < 0.01);
-    assert.ok(r.timeoutMs > 990);
+    // Saturation: at most ⌈1 + 3·1 + 1⌉ = 5 of them count; γ·(5 − 100·α) = 0.1·4 = 0.4 IQR.
+    const r = run({ servedMs: 900, computedAtMs: 1_000_900, state: { v: 2, correction: 0 } });
+    assert.ok(Math.abs(r.state.correction - 0.4) < 1e-12);
+    // IQR = 750 − 250 = 500 ms: 990 + 0.4 × 500 = 1190 ms.
+    assert.ok(Math.abs(r.timeoutMs - 1190) < 1e-9);
+    assert.match(r.reason, /raised: 100 of 100 calls exceeded 900 ms/);
   });
-  it('raises the level (shorter timeout) after a period without any exceedance', () => {
-    const r = run({ servedMs: 5000, computedAtMs: 1_000_900, state: { level: 0.01 } });
-    assert.equal(r.state.observedRate, 0);
-    assert.ok(Math.abs(r.state.level - (0.01 + 0.1 * 0.01)) < 1e-12);
-    assert.ok(r.timeoutMs <= 990);
+  it('counts every request: 1 of 100 above the timeout (rate α) leaves the correction unchanged', () => {
+    const r = run({ servedMs: 999, computedAtMs: 1_000_900, state: { v: 2, correction: 0.3 } });
+    assert.ok(Math.abs(r.state.correction - 0.3) < 1e-12);
   });
-  it('keeps the level within [α·minLevelFactor, α·maxLevelFactor]', () => {
-    const r = run({ servedMs: 900, computedAtMs: 1_000_900, state: { level: 0.00001 } });
-    assert.ok(Math.abs(r.state.level - 0.01 * 0.001) < 1e-15);
-    const up = run({ servedMs: 5000, computedAtMs: 1_000_900, state: { level: 0.5 } });
-    assert.ok(Math.abs(up.state.level - 0.1) < 1e-12);
+  it('lowers the timeout after a period without any exceedance', () => {
+    const r = run({ servedMs: 5000, computedAtMs: 1_000_900, state: { v: 2, correction: 0 } });
+    // 100 hits: −γ·100·α = −0.1 IQR → 990 − 0.1 × 500 = 940 ms.
+    assert.ok(Math.abs(r.state.correction + 0.1) < 1e-12);
+    assert.ok(Math.abs(r.timeoutMs - 940) < 1e-9);
+    assert.match(r.reason, /lowered: 0 of 100 calls exceeded 5\.0 s/);
+  });
+  it('round-trips its state through JSON, well under the 4096-byte limit', () => {
+    let previous = { servedMs: 900, computedAtMs: 1_000_900, state: {} as Record<string, unknown> };
+    const seen: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = run(previous);
+      seen.push(r.state.correction);
+      const json = JSON.stringify(r.state);
+      assert.ok(json.length < 4096);
+      previous = { ...previous, state: JSON.parse(json) as Record<string, unknown> };
+    }
+    // Each batch adds 0.4 until the anti-windup limit, where T reaches the bound:
+    // (1.25 × 1000 − 990) / 500 = 0.52 IQR.
+    assert.deepEqual(
+      seen.map((c) => Math.round(c * 1e9) / 1e9),
+      [0.4, 0.52, 0.52],
+    );
+  });
+  it('accepts the former level-space state ({level}) and starts the tracker at 0', () => {
+    const r = run({ servedMs: 5000, computedAtMs: 1_000_900, state: { level: 0.00001 } });
+    assert.ok(Math.abs(r.state.correction + 0.1) < 1e-12);
+    assert.equal(run(undefined).timeoutMs, 990);
+  });
+  it('never goes above maxOverMaxFactor × the window max, and says so', () => {
+    const r = run({ servedMs: 900, computedAtMs: 1_000_900, state: { v: 2, correction: 1 } });
+    assert.equal(r.timeoutMs, 1250); // 990 + 1.4 × 500 = 1690 > 1.25 × 1000
+    assert.ok(Math.abs(r.state.correction - 0.52) < 1e-12); // anti-windup: no credit beyond it
+    assert.equal(r.method, 'tracked-quantile-bounded');
+    assert.match(r.reason, /capped at window max 1\.0 s × 1\.25 = 1\.3 s/);
+    const tight = run(
+      { servedMs: 900, computedAtMs: 1_000_900, state: { v: 2, correction: 1 } },
+      { maxOverMaxFactor: 1.1 },
+    );
+    assert.equal(tight.timeoutMs, 1100);
+  });
+  it('extrapolates the tail only for a window smaller than 1/α, and still within the bound', () => {
+    const r = createAdaptiveStrategy().compute({
+      endpoint: 'e',
+      durationsMs: w,
+      alpha: 0.0001,
+    }) as unknown as Out;
+    assert.match(r.reason, /extrapolated/);
+    assert.ok(r.timeoutMs > 1000 && r.timeoutMs <= 1250, String(r.timeoutMs));
+    assert.doesNotMatch(run().reason, /extrapolated/);
+  });
+  it("issue 16's burst: 300 slow calls do not run away and the value comes back within 5 computations", async () => {
+    // 300 calls a minute of ~40–120 ms; in minute 30, 300 calls of 2.5–5 s; then normal again.
+    let seed = 7;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const d: number[] = [];
+    const t: number[] = [];
+    for (let m = 0; m < 60; m++) {
+      for (let i = 0; i < 300; i++) {
+        t.push(m * 60_000 + i * 200);
+        d.push(m === 30 ? 2500 + 2500 * rand() : 40 + 80 * rand() * rand());
+      }
+    }
+    const strategy = createAdaptiveStrategy();
+    let stored: number | undefined;
+    let previous: PreviousComputation | undefined;
+    const served: number[] = [];
+    for (let m = 10; m <= 60; m++) {
+      const to = m * 300;
+      const from = Math.max(0, to - 5000);
+      const window = d.slice(from, to);
+      // The strategy alone (runStrategy would also impute calls that end near the timeout).
+      const r = await strategy.compute({
+        endpoint: 'e',
+        durationsMs: window,
+        timestampsMs: t.slice(from, to),
+        alpha: 0.001,
+        nowMs: m * 60_000,
+        previous,
+      });
+      stored = nextStoredMs(r.timeoutMs, { storedMs: stored });
+      const s = servedTimeout(stored);
+      previous = { servedMs: s, computedAtMs: m * 60_000, state: r.state };
+      served.push(s);
+      assert.ok(s <= 1.5 * Math.max(...window), `minute ${m}: ${s} ms > 1.5 × window max`);
+    }
+    // The burst enters the window at minute 31 (index 21) and leaves it at minute 48 (index 38,
+    // 5000 calls later); the settled value is the median served 10–16 computations after it.
+    const settled = sortedCopy(served.slice(31, 38))[3] as number;
+    const back = served.slice(21).findIndex((v) => v <= 1.2 * settled && v * 1.2 >= settled);
+    assert.ok(back >= 0 && back <= 5, `came within 1.2× of ${settled} after ${back} computations`);
+    const after = served.slice(21 + back, 38).map(Math.round);
+    assert.ok(
+      after.every((v) => v <= 1.2 * settled && v * 1.2 >= settled),
+      `stays within 1.2× of ${settled}: ${after.join(' ')}`,
+    );
   });
 });
 

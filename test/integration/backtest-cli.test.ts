@@ -19,6 +19,8 @@ const METRICS = [
   'medianTimeoutMs',
   'inflation',
   'pinballLoss',
+  'overshootP99',
+  'overshootMax',
 ];
 
 /** Two endpoints, one request every 200 ms for 20 minutes; `slow` triples its latency after 12 min. */

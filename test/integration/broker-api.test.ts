@@ -209,13 +209,13 @@ describe('cycles', () => {
     await b.cycles.runCycle();
     const view = (await (await fetch(`${b.url}/v1/timeouts/customer`)).json()) as {
       strategy: string;
-      state: { level: number };
+      state: { v: number; correction: number };
       status: string;
     };
     assert.equal(view.strategy, 'adaptive');
     assert.equal(view.status, 'fresh');
-    // The sample has no timestamps, so there is nothing to calibrate on: the level stays at α.
-    assert.equal(view.state.level, 0.001);
+    // The sample has no timestamps, so there is nothing to calibrate on: the correction stays 0.
+    assert.deepEqual(view.state, { v: 2, correction: 0 });
   });
 
   it('keeps a history of every attempt and a list of recent cycles', async () => {
