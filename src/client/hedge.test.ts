@@ -145,7 +145,7 @@ describe('hedged requests against a real slow server', () => {
       body: stream,
       duplex: 'half',
       hedge: { delayMs: 50 },
-    } as RequestInit);
+    });
     assert.equal(await put.text(), 'answer 1 s');
     assert.equal(s.requests.length, 2, 'a streamed body cannot be sent twice');
     const again = await c.fetch('svc', s.url, {
