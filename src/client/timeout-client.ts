@@ -129,10 +129,16 @@ export interface TimeoutClient {
    * {@link EndpointTimeoutError} naming the endpoint and the ms; when the caller aborts first, with
    * the caller's reason. The deadline covers reading the body too.
    *
+   * With `init.hedge` (or the client's `hedge` option), an idempotent call still unanswered after
+   * the endpoint's hedge delay (`hedgeFor(endpoint)`, or `hedge.delayMs`) is sent again, if the
+   * endpoint's retry budget allows; the first answer wins and the other attempt is aborted. The
+   * deadline covers every attempt.
+   *
    * @example
    * ```ts
    * const res = await client.fetch('customer', 'http://customer:8081/customer?id=42', {
    *   headers: { accept: 'application/json' },
+   *   hedge: true, // a backup request after the endpoint's hedgeMs (its p95)
    * });
    * ```
    */
