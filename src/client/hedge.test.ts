@@ -239,6 +239,34 @@ describe('hedged requests against a real slow server', () => {
   });
 });
 
+describe('tryRetry: the caller’s retries share the endpoint’s budget with the hedges', () => {
+  it('allows a retry per 1/ratio calls, per endpoint, and a hedge spends the same tokens', async () => {
+    const s = await slow((n) => (n === 3 ? 2000 : 5));
+    const c = await client({ retryBudget: { ratio: 0.5, minPerSecond: 0 } });
+    assert.equal(c.tryRetry('a'), false, 'no call yet, no reserve');
+    await (await c.fetch('a', s.url)).text();
+    await (await c.fetch('a', s.url)).text();
+    assert.equal(c.tryRetry('b'), false, 'another endpoint has its own budget');
+    assert.equal(c.tryRetry('a'), true, 'two calls × 0.5 = one token');
+    assert.equal(c.tryRetry('a'), false, 'spent');
+    // Two more calls' worth of tokens: the second (slow) call's hedge takes it, leaving no retry.
+    await (await c.fetch('a', s.url)).text();
+    const res = await c.fetch('a', s.url, { hedge: { delayMs: 50 } });
+    assert.equal(await res.text(), 'answer 4', 'the hedge was paid for and won');
+    assert.equal(c.tryRetry('a'), false, 'the hedge spent what the calls deposited');
+    await (await c.fetch('a', s.url)).text();
+    await (await c.fetch('a', s.url)).text();
+    assert.equal(c.tryRetry('a'), true);
+    assert.deepEqual(c.metrics(), {
+      requests: 6,
+      hedgesSent: 1,
+      hedgesWon: 1,
+      budgetDenied: 4,
+      retriesAllowed: 2,
+    });
+  });
+});
+
 describe('the retry budget caps extra load during an outage (measured)', () => {
   it('N requests that are all slow make at most N × (1 + ratio) + minPerSecond × (s + 1) upstream calls', async (t) => {
     const n = 1000;
