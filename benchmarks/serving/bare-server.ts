@@ -5,6 +5,7 @@ import Fastify from 'fastify';
 const ENDPOINT_VIEW = JSON.stringify({
   endpoint: '/api/service-42',
   timeoutMs: 69,
+  hedgeMs: 41.333333333333336,
   storedMs: 62,
   status: 'fresh',
   strategy: 'adaptive',
@@ -14,7 +15,14 @@ const ENDPOINT_VIEW = JSON.stringify({
   samples: 5000,
   meanMs: 20.666666666666668,
   sdMs: 6.2,
-  percentilesMs: { p50: 15.5, p90: 31, p99: 51.66666666666667, p999: 62, max: 93 },
+  percentilesMs: {
+    p50: 15.5,
+    p90: 31,
+    p95: 41.333333333333336,
+    p99: 51.66666666666667,
+    p999: 62,
+    max: 93,
+  },
   censored: 0,
   state: { level: 0.001 },
   computedAt: '2026-11-28T04:02:19.075Z',

@@ -37,6 +37,22 @@ export function servedForRecord(rec: EndpointRecord, config: Readonly<BrokerConf
     : servedTimeout(rec.storedMs, servingFor(rec, config));
 }
 
+/**
+ * The hedge delay (ms) served beside the timeout (issue 19): the p95 of the window of the last
+ * successful computation. "The Tail at Scale" (Dean & Barroso) sends a backup request once the
+ * first has been outstanding longer than the 95th percentile, which adds about 5 % load. At most
+ * the served timeout: a backup sent after the deadline could never win. null while nothing was
+ * computed, for a no-data placeholder (p95 0), and when the worker reported no p95 (a worker from
+ * before issue 19, or a legacy one): the SDK then does not hedge unless told a delay. Derived from
+ * the stored percentiles, so no store changes and the cached view stays a function of the record.
+ */
+export function hedgeForRecord(rec: EndpointRecord, config: Readonly<BrokerConfig>): number | null {
+  if (rec.storedMs === undefined || rec.last === undefined) return null;
+  const p95 = rec.last.percentilesMs['p95'];
+  if (typeof p95 !== 'number' || !Number.isFinite(p95) || p95 <= 0) return null;
+  return Math.min(p95, servedForRecord(rec, config));
+}
+
 /** The broker's serving rules with the endpoint's own clamps, where it has them. */
 export function servingFor(rec: EndpointRecord, config: Readonly<BrokerConfig>): ServingOptions {
   return {
@@ -56,6 +72,7 @@ export function endpointView(rec: EndpointRecord, config: Readonly<BrokerConfig>
   return {
     endpoint: rec.name,
     timeoutMs: servedForRecord(rec, config),
+    hedgeMs: hedgeForRecord(rec, config),
     storedMs: rec.storedMs ?? null,
     status: rec.status,
     strategy: rec.last?.strategy ?? null,

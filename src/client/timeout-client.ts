@@ -1,6 +1,15 @@
 // Client SDK: per-endpoint timeouts from a JustInTimeout broker, answered from a local cache.
 // No dependency beyond the platform (fetch, AbortSignal, timers); erasable TypeScript only.
 import { EndpointTimeoutError } from './errors.ts';
+import {
+  hedgedFetch,
+  hedgePlan,
+  methodOf,
+  replayable,
+  type HedgeMetrics,
+  type HedgeSetting,
+} from './hedge.ts';
+import { createRetryBudget, type RetryBudget, type RetryBudgetOptions } from './retry-budget.ts';
 
 /** Options of {@link createTimeoutClient}. Only `brokerUrl` is required. */
 export interface TimeoutClientOptions {
@@ -52,6 +61,33 @@ export interface TimeoutClientOptions {
    * line per change, never per refresh). `null` silences it. Default `console`.
    */
   logger?: { warn(message: string): void } | null;
+  /**
+   * Hedged requests for every {@link TimeoutClient.fetch} that does not say otherwise (its
+   * `init.hedge`): `true` sends a backup request when the first has been outstanding for the
+   * endpoint's `hedgeMs` (the p95 the broker serves), for idempotent methods only, at most one,
+   * paid for by the endpoint's retry budget; an object tunes delay, count and methods
+   * ({@link HedgeOptions}). Default `false` (no hedging unless a call asks for it).
+   */
+  hedge?: HedgeSetting | undefined;
+  /**
+   * The retry budget each endpoint gets ({@link RetryBudgetOptions}: `ratio` default 0.1 of the
+   * calls, `minPerSecond` default 1 per second, `ttlMs` default 10000 ms). Every `fetch` deposits,
+   * every hedge and every caller retry through {@link TimeoutClient.tryRetry} withdraws. One
+   * budget per endpoint, because an endpoint is one downstream service: its outage spends its own
+   * budget, never another's. Default those defaults.
+   */
+  retryBudget?: RetryBudgetOptions | undefined;
+}
+
+/** {@link TimeoutClient.fetch}'s options: the platform's, and `hedge`. */
+export interface TimeoutRequestInit extends RequestInit {
+  /**
+   * Hedging for this call; overrides the client's `hedge` option. `true`: a backup request after
+   * the endpoint's `hedgeMs` from the broker; `{ delayMs }`: after that many ms; `false`: none.
+   * Only calls whose method is in `methods` (default the idempotent ones) and whose body is not a
+   * stream are hedged. Default the client's `hedge` option (itself default `false`).
+   */
+  hedge?: HedgeSetting | undefined;
 }
 
 /** What the client knows, for health checks and debugging. */
@@ -66,6 +102,8 @@ export interface TimeoutClientStatus {
   known: Record<string, number>;
   /** Endpoints asked for through this client, in first-use order. */
   inUse: string[];
+  /** Endpoints with a known hedge delay (`hedgeMs` from the broker), and that delay (ms). */
+  hedges: Record<string, number>;
 }
 
 /** A client for one broker; make one per process and share it. */
@@ -91,14 +129,47 @@ export interface TimeoutClient {
    * {@link EndpointTimeoutError} naming the endpoint and the ms; when the caller aborts first, with
    * the caller's reason. The deadline covers reading the body too.
    *
+   * With `init.hedge` (or the client's `hedge` option), an idempotent call still unanswered after
+   * the endpoint's hedge delay (`hedgeFor(endpoint)`, or `hedge.delayMs`) is sent again, if the
+   * endpoint's retry budget allows; the first answer wins and the other attempt is aborted. The
+   * deadline covers every attempt.
+   *
    * @example
    * ```ts
    * const res = await client.fetch('customer', 'http://customer:8081/customer?id=42', {
    *   headers: { accept: 'application/json' },
+   *   hedge: true, // a backup request after the endpoint's hedgeMs (its p95)
    * });
    * ```
    */
-  fetch(endpoint: string, input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  fetch(
+    endpoint: string,
+    input: string | URL | Request,
+    init?: TimeoutRequestInit,
+  ): Promise<Response>;
+
+  /**
+   * The hedge delay for `endpoint`, in ms, from the local cache: the broker's `hedgeMs` (the p95
+   * of the endpoint's window, at most its timeout) as of the last refresh that had one; undefined
+   * while none is known (the endpoint is then hedged only with an explicit `hedge.delayMs`).
+   */
+  hedgeFor(endpoint: string): number | undefined;
+
+  /**
+   * Asks `endpoint`'s retry budget for one retry of the caller's own: `true` (a token was taken:
+   * retry) or `false` (the budget is spent: do not retry, the service is probably struggling).
+   * Hedges draw on the same budget, so hedges and retries together stay within it.
+   *
+   * @example
+   * ```ts
+   * let res = await client.fetch('customer', url);
+   * if (res.status === 503 && client.tryRetry('customer')) res = await client.fetch('customer', url);
+   * ```
+   */
+  tryRetry(endpoint: string): boolean;
+
+  /** Hedging counters since creation: requests, hedges sent, hedges won, budget denials. */
+  metrics(): HedgeMetrics;
 
   /**
    * An `AbortSignal` that aborts after `timeoutFor(endpoint)` ms with an
@@ -141,6 +212,11 @@ export const DEFAULT_FALLBACK_MS = 100;
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 /** Endpoint names remembered as "in use"; beyond that they are still served, just not listed. */
 const MAX_IN_USE = 10_000;
+/**
+ * Endpoints with a retry budget of their own; calls to further names share one overflow budget
+ * (a caller inventing names must not grow the client without bound).
+ */
+const MAX_BUDGETS = 10_000;
 
 function positive(name: string, value: number | undefined, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
@@ -167,13 +243,20 @@ function describe(err: Error): string {
 function listedValues(body: unknown): {
   known: Map<string, number>;
   defaults: Map<string, number>;
+  hedges: Map<string, number | undefined>;
 } {
   const list = (body as { endpoints?: unknown } | null)?.endpoints;
   if (!Array.isArray(list)) throw new Error('answer is not {"endpoints": [...]}');
   const known = new Map<string, number>();
   const defaults = new Map<string, number>();
+  const hedges = new Map<string, number | undefined>();
   for (const item of list as unknown[]) {
-    const e = item as { endpoint?: unknown; timeoutMs?: unknown; status?: unknown } | null;
+    const e = item as {
+      endpoint?: unknown;
+      timeoutMs?: unknown;
+      status?: unknown;
+      hedgeMs?: unknown;
+    } | null;
     if (typeof e?.endpoint !== 'string') continue;
     if (typeof e.timeoutMs !== 'number' || !Number.isFinite(e.timeoutMs) || e.timeoutMs <= 0) {
       continue;
@@ -181,8 +264,14 @@ function listedValues(body: unknown): {
     // `never`: the broker answers its default, not a value computed for this endpoint; it is
     // used as the fallback, never as a known value (a known value is never replaced by it).
     (e.status === 'never' ? defaults : known).set(e.endpoint, e.timeoutMs);
+    // `hedgeMs` is null while the broker has no p95 for the endpoint (and absent from brokers
+    // before issue 19): undefined here, and the endpoint is not hedged on the broker's word.
+    if (e.status !== 'never') {
+      const h = e.hedgeMs;
+      hedges.set(e.endpoint, typeof h === 'number' && Number.isFinite(h) && h > 0 ? h : undefined);
+    }
   }
-  return { known, defaults };
+  return { known, defaults, hedges };
 }
 
 /**
@@ -239,8 +328,24 @@ export function createTimeoutClient(options: TimeoutClientOptions): TimeoutClien
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   const logger = options.logger === undefined ? console : options.logger;
+  // Checked now, so that a bad option fails at creation rather than on the first call.
+  const clientHedge = options.hedge;
+  hedgePlan(clientHedge, 'createTimeoutClient');
+  const budgetOptions = options.retryBudget ?? {};
+  createRetryBudget(budgetOptions);
+  const budgets = new Map<string, RetryBudget>();
+  let overflowBudget: RetryBudget | undefined;
+  const counters: HedgeMetrics = {
+    requests: 0,
+    hedgesSent: 0,
+    hedgesWon: 0,
+    budgetDenied: 0,
+    retriesAllowed: 0,
+  };
 
   const values = new Map<string, number>();
+  /** Hedge delays (ms) from the broker's `hedgeMs`. */
+  const hedges = new Map<string, number>();
   /** The broker's default for the endpoints it lists as never computed, as of the last refresh. */
   let brokerDefaults = new Map<string, number>();
   const inUse = new Set<string>();
@@ -264,6 +369,10 @@ export function createTimeoutClient(options: TimeoutClientOptions): TimeoutClien
     }
     const listed = listedValues(await res.json());
     for (const [name, ms] of listed.known) values.set(name, ms);
+    for (const [name, ms] of listed.hedges) {
+      if (ms === undefined) hedges.delete(name);
+      else hedges.set(name, ms);
+    }
     brokerDefaults = listed.defaults;
   }
 
@@ -337,13 +446,70 @@ export function createTimeoutClient(options: TimeoutClientOptions): TimeoutClien
     return signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
   }
 
+  function budgetFor(endpoint: string): RetryBudget {
+    let b = budgets.get(endpoint);
+    if (b === undefined) {
+      if (budgets.size >= MAX_BUDGETS) return (overflowBudget ??= createRetryBudget(budgetOptions));
+      b = createRetryBudget(budgetOptions);
+      budgets.set(endpoint, b);
+    }
+    return b;
+  }
+
+  function fetchThrough(
+    endpoint: string,
+    input: string | URL | Request,
+    options: TimeoutRequestInit,
+  ): Promise<Response> {
+    const { hedge, ...init } = options;
+    const caller = init.signal ?? (input instanceof Request ? input.signal : undefined);
+    const signal = signalFor(endpoint, caller);
+    const budget = budgetFor(endpoint);
+    counters.requests++;
+    budget.deposit();
+    const plan = hedgePlan(hedge === undefined ? clientHedge : hedge, 'fetch');
+    const delayMs = plan?.delayMs ?? hedges.get(endpoint);
+    if (
+      plan === undefined ||
+      delayMs === undefined ||
+      !plan.methods.includes(methodOf(input, init)) ||
+      !replayable(init)
+    ) {
+      return fetchImpl(input, { ...init, signal });
+    }
+    return hedgedFetch({
+      fetch: fetchImpl,
+      input,
+      init,
+      signal,
+      delayMs,
+      maxHedges: plan.maxHedges,
+      budget,
+      metrics: counters,
+    });
+  }
+
   return {
     timeoutFor,
     signalFor,
     fetch(endpoint, input, init = {}) {
-      const caller = init.signal ?? (input instanceof Request ? input.signal : undefined);
-      return fetchImpl(input, { ...init, signal: signalFor(endpoint, caller) });
+      try {
+        return fetchThrough(endpoint, input, init);
+      } catch (err) {
+        // A bad per-call hedge option: a rejected promise, as fetch reports bad arguments.
+        return Promise.reject(errorOf(err));
+      }
     },
+    hedgeFor: (endpoint) => hedges.get(endpoint),
+    tryRetry(endpoint) {
+      if (budgetFor(endpoint).tryWithdraw()) {
+        counters.retriesAllowed++;
+        return true;
+      }
+      counters.budgetDenied++;
+      return false;
+    },
+    metrics: () => ({ ...counters }),
     ready: () => first,
     refresh: () => (closed ? Promise.resolve(false) : refresh()),
     status: () => ({
@@ -352,6 +518,7 @@ export function createTimeoutClient(options: TimeoutClientOptions): TimeoutClien
       consecutiveFailures,
       known: Object.fromEntries(values),
       inUse: [...inUse],
+      hedges: Object.fromEntries(hedges),
     }),
     close() {
       if (closed) return;

@@ -90,6 +90,11 @@ export const endpointViewSchema = z
         'The timeout served now (ms): stored value with margin and clamps, or the default.',
       example: 221,
     }),
+    hedgeMs: z.number().nullable().meta({
+      description:
+        'Hedge delay (ms) for clients that send backup requests (issue 19): the p95 of the window of the last successful computation, at most timeoutMs; null until computed, or when the worker reported no p95.',
+      example: 160,
+    }),
     storedMs: z
       .number()
       .nullable()

@@ -32,10 +32,11 @@ export const errorBodySchema = z
   .meta({ description: 'Every error: a stable code (src/core/errors.ts) and a message.' });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
-/** Window percentiles, keyed p50, p90, p99, p999 and max (ms). */
+/** Window percentiles, keyed p50, p90, p95, p99, p999 and max (ms). */
 export const percentilesSchema = z.record(z.string(), z.number()).meta({
-  description: 'Window percentiles (ms): p50, p90, p99, p999, max.',
-  example: { p50: 120.4, p90: 210.9, p99: 388.2, p999: 530.1, max: 612.7 },
+  description:
+    'Window percentiles (ms): p50, p90, p95, p99, p999, max (workers before issue 19 send no p95).',
+  example: { p50: 120.4, p90: 210.9, p95: 260.3, p99: 388.2, p999: 530.1, max: 612.7 },
 });
 
 /** A strategy's opaque state, handed back with the endpoint's next job. */
