@@ -67,7 +67,20 @@ export function envoyRouteConfiguration(input: ExportInput): EnvoyRouteConfigura
     }
     host.routes.push({ name: value.endpoint, match, route });
   }
-  for (const host of hosts.values()) host.routes.sort(bySpecificity);
+  // Envoy refuses a configuration where two virtual hosts share a domain (`*` included).
+  const domainOf = new Map<string, string>();
+  for (const host of hosts.values()) {
+    host.routes.sort(bySpecificity);
+    for (const d of host.domains) {
+      const other = domainOf.get(d);
+      if (other !== undefined) {
+        throw new InvalidConfigError([
+          `mapping: envoy virtual hosts ${other} and ${host.name} both match domain ${d} (give each its own domains)`,
+        ]);
+      }
+      domainOf.set(d, host.name);
+    }
+  }
   return { name: input.mapping.envoy.routeConfigName, virtual_hosts: [...hosts.values()] };
 }
 

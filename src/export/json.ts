@@ -21,5 +21,10 @@ export function renderJson(input: ExportInput): string {
       route: (input.mapping.endpoints[v.endpoint] as Record<string, unknown> | undefined) ?? null,
     })),
   };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+  // Non-ASCII as \uXXXX escapes (valid JSON): U+2028 and friends cannot surprise a line-based reader.
+  const text = JSON.stringify(doc, null, 2).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return `${text}\n`;
 }
