@@ -109,7 +109,21 @@ export const MAPPING: Mapping = parseMapping({
         cluster: 'catalog',
       },
       nginx: { location: '/api/products', proxyPass: 'http://127.0.0.1:8083' },
-      haproxy: { backend: 'catalog', servers: ['catalog.internal:80'] },
+      haproxy: { backend: 'catalog', servers: ['localhost:8083'] },
     },
   },
 });
+
+/** Endpoint names (from the broker, so not under the mapping's allowlists) that try to inject. */
+export const HOSTILE_NAMES = [
+  'a"; } location /pwned { return 200 "x',
+  'x\n    proxy_pass http://pwned;\n# ',
+  'x\r\nlisten 80;\rbackend pwned',
+  'x\u2028pwned: true\u2029',
+  '# pwned',
+  "x' ; pwned {",
+  'x${pwned}',
+  'x\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: pwned}',
+  'x\u0000\u001b[2Jpwned',
+  'x: {pwned: 1}',
+];
