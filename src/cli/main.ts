@@ -1,8 +1,9 @@
-// The `jit` command line: broker, worker, demo and backtest subcommands, built without loading what they run.
+// The `jit` command line: broker, worker, demo, backtest and export subcommands, built without loading what they run.
 import { Command } from 'commander';
 import { JitError } from '../core/errors.ts';
 import { backtestCommand } from './backtest-command.ts';
 import { brokerCommand } from './broker-command.ts';
+import { exportCommand } from './export-command.ts';
 import { workerCommand } from './worker-command.ts';
 
 /**
@@ -31,7 +32,8 @@ export function buildCli(
     .addCommand(brokerCommand())
     .addCommand(workerCommand())
     .addCommand(demo)
-    .addCommand(backtestCommand());
+    .addCommand(backtestCommand())
+    .addCommand(exportCommand());
 }
 
 export async function main(argv: string[]): Promise<void> {

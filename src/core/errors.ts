@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   OTLP_RECEIVER_OFF: 404,
   OTLP_UNDECODABLE: 400,
   INVALID_WINDOW_ENTRY: 400,
+  BROKER_READ_FAILED: 502,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -378,5 +379,15 @@ export class OtlpDecodeError extends JitError {
 export class InvalidWindowEntryError extends JitError {
   constructor(reason: string) {
     super('INVALID_WINDOW_ENTRY', `invalid span window entry: ${reason}`);
+  }
+}
+
+/**
+ * `jit export` could not read the served values from the broker: unreachable, an error answer
+ * (401 without the read token), or an answer that is not the endpoint list.
+ */
+export class BrokerReadError extends JitError {
+  constructor(url: string, reason: string) {
+    super('BROKER_READ_FAILED', `cannot read ${url}: ${reason}`, { url });
   }
 }

@@ -359,28 +359,36 @@ interface K8sVolume {
   emptyDir?: unknown;
 }
 
+/** The Pod template of a Deployment, StatefulSet or CronJob (its Job's template). */
 export function podTemplateOf(o: K8sObject): {
   labels: Record<string, string>;
   spec: {
     containers: K8sContainer[];
+    initContainers?: K8sContainer[];
     volumes?: K8sVolume[];
     securityContext?: Record<string, unknown>;
   };
 } {
-  const t = (o.spec as { template: { metadata: { labels: Record<string, string> }; spec: never } })
-    .template;
+  type Template = { template: { metadata: { labels: Record<string, string> }; spec: never } };
+  const t =
+    o.kind === 'CronJob'
+      ? (o.spec as { jobTemplate: { spec: Template } }).jobTemplate.spec.template
+      : (o.spec as Template).template;
   return { labels: t.metadata.labels, spec: t.spec };
 }
+
+/** Kinds whose Pods run containers, for kubernetesContainers. */
+export const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'CronJob']);
 
 export function kubernetesContainers(
   objects: { file: string; object: K8sObject }[],
 ): ContainerModel[] {
   const out: ContainerModel[] = [];
   for (const { file, object } of objects) {
-    if (object.kind !== 'Deployment' && object.kind !== 'StatefulSet') continue;
+    if (!WORKLOAD_KINDS.has(object.kind)) continue;
     const pod = podTemplateOf(object);
     const volumes = new Map((pod.spec.volumes ?? []).map((v) => [v.name, v]));
-    for (const c of pod.spec.containers) {
+    for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
       const env: Record<string, EnvSource> = {};
       for (const e of c.env ?? []) {
         if (e.value !== undefined) env[e.name] = { value: String(e.value) };

@@ -333,8 +333,11 @@ describe('deploy/kubernetes, run as processes', () => {
     return out;
   }
 
+  // Containers that run the image's entrypoint (not, e.g., the export example's kubectl steps).
   const role = (r: string) =>
-    containers.find((c) => (c.command ?? image.cmd)[0] === r) as ContainerModel;
+    containers.find(
+      (c) => c.entrypoint === undefined && (c.command ?? image.cmd)[0] === r,
+    ) as ContainerModel;
 
   it(
     'the broker reads its tokens from the Secret; the worker registers with its token',
