@@ -32,8 +32,8 @@ export function regexQuoteMeta(value: string): string {
     value
       .replace(/\\/g, '\\x5c')
       .replace(/[.+*?()|[\]{}^$]/g, '\\$&')
-      // eslint-disable-next-line no-control-regex
       .replace(
+        // eslint-disable-next-line no-control-regex
         /[\u0000-\u001f\u007f]/g,
         (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
       )
