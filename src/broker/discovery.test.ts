@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { MemoryStore } from '../store/memory-store.ts';
 import { MemorySpanWindows } from '../store/span-windows-memory.ts';
 import { Discovery } from './discovery.ts';
-import { compilePattern, NameFilter, patternProblem } from './patterns.ts';
+import { compilePattern, NameFilter, patternProblem } from './name-patterns.ts';
 
 describe('name patterns', () => {
   it('globs match whole names, * across slashes and spaces, ? one character, the rest literally', () => {
