@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { JitError } from '../core/errors.ts';
 import { backtestCommand } from './backtest-command.ts';
 import { brokerCommand } from './broker-command.ts';
+import { sourceCommand } from './source-command.ts';
 import { workerCommand } from './worker-command.ts';
 
 /**
@@ -30,6 +31,7 @@ export function buildCli(
     .showHelpAfterError()
     .addCommand(brokerCommand())
     .addCommand(workerCommand())
+    .addCommand(sourceCommand())
     .addCommand(demo)
     .addCommand(backtestCommand());
 }
