@@ -22,7 +22,9 @@ async function fallbackInspection(
     const count = (await source.fetchWindow(endpoint, fetch)).durationsMs.length;
     samples.push({ endpoint, count });
     if (count === 0)
-      problems.push(`no spans for endpoint ${JSON.stringify(endpoint)} in the last ${fetch.windowHours} h`);
+      problems.push(
+        `no spans for endpoint ${JSON.stringify(endpoint)} in the last ${fetch.windowHours} h`,
+      );
   }
   return { queries: [], samples, problems };
 }
@@ -45,7 +47,10 @@ export function sourceCommand(): Command {
     .description(
       "check a worker's source: prints the exact query run for each endpoint (those named, else those discovered), the samples found, and what is missing; exits 1 when something is",
     )
-    .argument('[endpoints...]', 'endpoint names to check (default: the endpoints the source holds)');
+    .argument(
+      '[endpoints...]',
+      'endpoint names to check (default: the endpoints the source holds)',
+    );
   const sets = addWorkerOptions(check);
   check.action(async (endpoints: string[]) => {
     const { config, source } = await readWorkerOptions(check, sets);
