@@ -43,9 +43,15 @@ after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 describe('influxdb source check()', () => {
   it('passes when the token is accepted and the database is listed', async () => {
     await createInfluxSource({ url, database: 'tracing', token: 'good-token' }).check();
-    const last = seen.at(-1);
-    assert.equal(last?.body.get('q'), 'SHOW DATABASES');
-    assert.equal(last?.body.get('u'), null, 'a token replaces user and password');
+    const [show, select] = seen.slice(-2);
+    assert.equal(show?.body.get('q'), 'SHOW DATABASES');
+    assert.equal(show?.body.get('u'), null, 'a token replaces user and password');
+    assert.equal(
+      select?.body.get('q'),
+      'SELECT "duration" FROM "span" ORDER BY time DESC LIMIT 1',
+      'and one point of the measurement is read',
+    );
+    assert.equal(select?.body.get('db'), 'tracing');
   });
 
   it('fails with the databases it saw when the database is not listed', async () => {

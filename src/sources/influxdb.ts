@@ -1,6 +1,7 @@
 // Source `influxdb`: InfluxQL over HTTP (/query) to InfluxDB 1.x, or 2.x/3.x via their v1 API + token.
 import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
+import { quoteIdentifier } from './influxql.ts';
 import { describeRequestError, httpRequest, type HttpResponse } from '../core/http-client.ts';
 import {
   SourceDatabaseNotFoundError,
@@ -199,6 +200,13 @@ export function createInfluxSource(options: Partial<InfluxOptions> = {}): Latenc
       const names = await databases();
       if (!names.includes(opts.database))
         throw new SourceDatabaseNotFoundError(label, opts.database, names);
+      // One point of the measurement: a server that lists databases but answers the window
+      // queries with something else (a proxy's page, junk) is not ready either.
+      const field = quoteIdentifier(layout.field);
+      await query(
+        `SELECT ${field} FROM ${quoteIdentifier(layout.measurement)} ORDER BY time DESC LIMIT 1`,
+        opts.database,
+      );
     },
     inspect: (endpoints, fetchOpts) =>
       inspectInflux(

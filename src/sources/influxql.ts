@@ -28,16 +28,14 @@ export function quoteString(value: string): string {
  * escaped (seen on InfluxDB 1.6: "unterminated regex"), and a raw newline ends the statement.
  */
 export function regexQuoteMeta(value: string): string {
-  return (
-    value
-      .replace(/\\/g, '\\x5c')
-      .replace(/[.+*?()|[\]{}^$]/g, '\\$&')
-      .replace(
-        // eslint-disable-next-line no-control-regex
-        /[\u0000-\u001f\u007f]/g,
-        (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-      )
-  );
+  return value
+    .replace(/\\/g, '\\x5c')
+    .replace(/[.+*?()|[\]{}^$]/g, '\\$&')
+    .replace(
+      // eslint-disable-next-line no-control-regex
+      /[\u0000-\u001f\u007f]/g,
+      (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+    );
 }
 
 /**
