@@ -14,6 +14,10 @@ const server = createServer((req, res) => {
   req.on('end', () => {
     seen.push({ headers: req.headers, body: new URLSearchParams(body) });
     res.setHeader('content-type', 'application/json');
+    if (req.headers.authorization === 'Token proxy') {
+      res.end('{"status":"ok","upstream":"somewhere"}\n'); // JSON, but not InfluxDB's answer
+      return;
+    }
     if (req.headers.authorization !== 'Token good-token') {
       res.statusCode = 401;
       res.end(JSON.stringify({ code: 'unauthorized', message: 'unauthorized access' }));
@@ -69,5 +73,15 @@ describe('influxdb source check()', () => {
       createInfluxSource({ url, database: 'tracing', token: 'bad' }).check(),
       (err: unknown) => err instanceof SourceQueryError && /unauthorized access/.test(err.message),
     );
+  });
+
+  it('fails on JSON that is not an InfluxDB answer, rather than reading it as no data', async () => {
+    const source = createInfluxSource({ url, database: 'tracing', token: 'proxy' });
+    await assert.rejects(
+      source.check(),
+      (err: unknown) =>
+        err instanceof SourceQueryError && /not an InfluxDB answer/.test(err.message),
+    );
+    await assert.rejects(source.fetchWindow('/x', { windowHours: 1, limit: 10 }), SourceQueryError);
   });
 });
