@@ -98,3 +98,18 @@ describe('jit source check', { skip: influxdSkip() }, () => {
     assert.match(r.stderr, /--influx-naming \(naming\): applies to the otel schemas only/);
   });
 });
+
+describe('jit source check on a source without inspect()', () => {
+  after(() => killAll());
+  it('says so and counts the samples through its windows', async () => {
+    const r = await runJit(['source', 'check', '--source', 'seed-sample', 'customer']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /source seed-sample cannot show its queries/);
+    assert.match(r.stdout, /\b522 {2}customer\n/);
+  });
+  it('with no endpoints named and nothing to discover: exits 1 saying so', async () => {
+    const r = await runJit(['source', 'check', '--source', 'seed-sample']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no endpoints to check: name some after "check"/);
+  });
+});
