@@ -13,11 +13,15 @@ import { HotRouteHooks, hotReads } from './hot-reads.ts';
 import { installDashboard } from '../dashboard/plugin.ts';
 import { BrokerMetrics } from './metrics.ts';
 import { installBrokerOpenApi } from './openapi.ts';
-import { buildOtlp, type BrokerOtlp } from './otlp.ts';
+import { buildDiscovery, buildOtlp, buildOtlpWindows, type BrokerOtlp } from './otlp.ts';
+import type { Discovery } from './discovery.ts';
 import { originalRoutes } from './routes-original.ts';
 import { v1Routes } from './routes-v1.ts';
 import { endpointViewCache } from './serve.ts';
 import { WorkerRegistry } from './worker-registry.ts';
+
+/** How often discovered endpoints without recent spans or reports are looked for (ms). */
+const DISCOVERY_SWEEP_EVERY_MS = 60_000;
 
 export interface BrokerDeps {
   store?: TimeoutStore;
@@ -51,6 +55,8 @@ export interface Broker {
   hotReads: HotReadsStatus;
   /** The OTLP receiver and its span windows; undefined when `otlpPort` is null (off). */
   otlp: BrokerOtlp | undefined;
+  /** Admits discovered endpoints (OTLP spans, workers' reports) and sweeps those gone. */
+  discovery: Discovery;
 }
 
 /** pino options as Fastify's `logger` takes them (`stream` included), or true/false. */
@@ -117,6 +123,7 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     },
   });
   installErrorHandlers(app, log);
+  let sweepTimer: NodeJS.Timeout | undefined;
   const registry = new WorkerRegistry({
     leaseMs: config.leaseMs,
     legacyLeaseMs: config.legacyLeaseMs,
@@ -126,7 +133,9 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     onEvict: (w, reason) => log.warn({ workerId: w.id, url: w.url, reason }, 'worker evicted'),
   });
   // Built with the broker (the windows route reads them); the receiver listens in startBroker.
-  const otlp = buildOtlp(config, store, log, (status, result) =>
+  const windows = buildOtlpWindows(config);
+  const discovery = buildDiscovery(config, store, windows, log);
+  const otlp = buildOtlp(config, windows, discovery, log, (status, result) =>
     metrics.otlpAnswered(status, result),
   );
   const cycles = new CycleRunner({
@@ -154,7 +163,7 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     );
     installDashboard(scope);
     originalRoutes(scope, { config, store, registry, cycles });
-    v1Routes(scope, { config, store, registry, cycles, log, viewJson, windows: otlp?.windows });
+    v1Routes(scope, { config, store, registry, cycles, log, viewJson, windows, discovery });
     return Promise.resolve();
   });
 
@@ -165,6 +174,11 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
       else log.warn({ reason: hotReason }, 'hot reads answered through Fastify');
     }
     cycles.start();
+    // Discovered endpoints that went away (no spans, no reports) leave the list.
+    sweepTimer = setInterval(() => {
+      discovery.sweep().catch((err: unknown) => log.error({ err }, 'discovery sweep failed'));
+    }, DISCOVERY_SWEEP_EVERY_MS);
+    sweepTimer.unref();
     return Promise.resolve();
   });
   // Requests that arrive while closing go to Fastify, which answers them 503.
@@ -173,6 +187,7 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     return Promise.resolve();
   });
   app.addHook('onClose', async () => {
+    if (sweepTimer) clearInterval(sweepTimer);
     await cycles.stop();
     // Exports in flight finish (their spans are durable) before the windows close.
     await otlp?.close();
@@ -189,5 +204,15 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
       return hot?.answered ?? 0;
     },
   };
-  return { app, log, config, store, registry, cycles, hotReads: hotReadsStatus, otlp };
+  return {
+    app,
+    log,
+    config,
+    store,
+    registry,
+    cycles,
+    hotReads: hotReadsStatus,
+    otlp,
+    discovery,
+  };
 }

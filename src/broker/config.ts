@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { parseConfig, type CliOptionTable } from '../core/config.ts';
 import { DEFAULT_SERVING } from '../core/serving.ts';
 import { strategyNameProblem } from '../strategies/names.ts';
-import { patternProblem } from '../otlp/patterns.ts';
+import { patternProblem } from './name-patterns.ts';
 import { compileNaming } from '../otlp/naming.ts';
 
 const token = () => z.string().min(16, 'tokens must have at least 16 characters').optional();
 
-/** Endpoint-name patterns (`--otlp-allow`, `--otlp-deny`): globs, or /regular expressions/. */
+/** Endpoint-name patterns (`--discovery-allow`, `--discovery-deny`): globs, or /regular expressions/. */
 const patterns = () =>
   z
     .array(
@@ -143,10 +143,19 @@ export const brokerConfigSchema = z
      * with Retry-After. Default 8.
      */
     otlpMaxInFlight: z.number().int().positive().max(1024).default(8),
-    /** Only endpoints whose names match one of these are discovered (empty: all). Default none. */
+    /**
+     * Only endpoints whose names match one of these are discovered, from OTLP spans or workers'
+     * reports (empty: all; with `otlpAllow`, a name matching either list). Default none.
+     */
+    discoveryAllow: patterns(),
+    /** Endpoints whose names match one of these (or of `otlpDeny`) are never discovered. Default none. */
+    discoveryDeny: patterns(),
+    /** The earlier name of `discoveryAllow`, still read; both lists apply. Default none. */
     otlpAllow: patterns(),
-    /** Endpoints whose names match one of these are never discovered. Default none. */
+    /** The earlier name of `discoveryDeny`, still read; both lists apply. Default none. */
     otlpDeny: patterns(),
+    /** An endpoint workers reported (`--discover`) and no longer report for this long is dropped. Default 48 (h). */
+    discoveryMaxAgeHours: z.number().positive().default(48),
     /**
      * Endpoint-name templates per span kind, replacing the default rules for that kind (see
      * docs/otlp.md), e.g. `{"server": "{service.name} {http.route|span.name}"}`. Default none.
@@ -370,17 +379,35 @@ export const brokerCliOptions: CliOptionTable<BrokerConfigInput> = {
     arg: 'n',
     help: 'OTLP exports handled at once; more are answered 503 with Retry-After',
   },
+  discoveryAllow: {
+    env: 'JIT_DISCOVERY_ALLOW',
+    arg: 'patterns',
+    help: 'discover (from OTLP spans or workers with --discover) only endpoints matching one of these (comma-separated globs, * and ?, or /regex/)',
+    defaultText: 'all',
+  },
+  discoveryDeny: {
+    env: 'JIT_DISCOVERY_DENY',
+    arg: 'patterns',
+    help: 'never discover endpoints matching one of these (as --discovery-allow)',
+    defaultText: 'none',
+  },
   otlpAllow: {
     env: 'JIT_OTLP_ALLOW',
     arg: 'patterns',
-    help: 'discover only endpoints matching one of these (comma-separated globs, * and ?, or /regex/)',
+    help: 'the earlier name of --discovery-allow (both apply)',
     defaultText: 'all',
   },
   otlpDeny: {
     env: 'JIT_OTLP_DENY',
     arg: 'patterns',
-    help: 'never discover endpoints matching one of these (as --otlp-allow)',
+    help: 'the earlier name of --discovery-deny (both apply)',
     defaultText: 'none',
+  },
+  discoveryMaxAgeHours: {
+    env: 'JIT_DISCOVERY_MAX_AGE_HOURS',
+    arg: 'h',
+    unit: 'hours',
+    help: 'drop an endpoint workers reported (--discover) once none has for this long',
   },
   otlpNameTemplates: {
     env: 'JIT_OTLP_NAME_TEMPLATES',

@@ -13,6 +13,8 @@ import {
   brokerHealthSchema,
   brokerReadySchema,
   cyclesReplySchema,
+  discoveredReplySchema,
+  discoveredRequestSchema,
   endpointNamesSchema,
   endpointParamsSchema,
   endpointsReplySchema,
@@ -106,6 +108,17 @@ export const brokerRouteDocs = once((): RouteDocs => {
         200: answer(windowReplySchema),
         400: error('Bad endpoint name, limit or windowHours.'),
         404: error('The OTLP receiver is off (`--otlp-port 0`): no windows are kept.'),
+      },
+    },
+    'POST /v1/discovered': {
+      summary: "A worker's report of the endpoint names its source holds (worker --discover)",
+      description:
+        'Needs the worker token when one is set. New names are admitted as the OTLP receiver admits them (--discovery-allow, --discovery-deny, --max-endpoints) and join the list with origin `discovered`; one no worker reports for --discovery-max-age-hours is dropped.',
+      tags: ['workers'],
+      body: input(discoveredRequestSchema),
+      response: {
+        200: answer(discoveredReplySchema),
+        400: error('Malformed body.'),
       },
     },
     'GET /v1/cycles': {

@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { PortInUseError } from '../core/errors.ts';
 import { decodeJsonTraces } from '../otlp/decode-json.ts';
 import { decodeProtobufTraces } from '../otlp/decode-protobuf.ts';
-import { Discovery } from '../otlp/discovery.ts';
+import { Discovery } from './discovery.ts';
 import { Ingest } from '../otlp/ingest.ts';
 import { compileNaming, namingAttributeKeys } from '../otlp/naming.ts';
 import { OtlpReceiver, type OtlpReceiverOptions } from '../otlp/receiver.ts';
@@ -13,9 +13,6 @@ import { MemorySpanWindows } from '../store/span-windows-memory.ts';
 import { SqliteSpanWindows } from '../store/span-windows-sqlite.ts';
 import type { TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
-
-/** How often discovered endpoints without recent spans are looked for (ms). */
-const SWEEP_EVERY_MS = 60_000;
 
 /**
  * The span windows' file for a broker store file: beside it, named after it
@@ -29,37 +26,52 @@ export function windowsPathFor(store: string): string {
 
 export interface BrokerOtlp {
   windows: SpanWindows;
-  discovery: Discovery;
   receiver: OtlpReceiver;
-  /** Starts the receiver on `otlpHost`:`otlpPort` and the sweep of idle discovered endpoints. */
+  /** Starts the receiver on `otlpHost`:`otlpPort`. */
   listen(): Promise<string>;
   /** Stops the receiver (exports in flight finish), then closes the windows. */
   close(): Promise<void>;
 }
 
-/** Builds the OTLP side of a broker whose config has an `otlpPort` (null: none). */
-export function buildOtlp(
-  config: Readonly<BrokerConfig>,
-  store: TimeoutStore,
-  log: FastifyBaseLogger,
-  onAnswer?: OtlpReceiverOptions['onAnswer'],
-): BrokerOtlp | undefined {
+/** The span windows of a broker whose config has an `otlpPort` (null: none). */
+export function buildOtlpWindows(config: Readonly<BrokerConfig>): SpanWindows | undefined {
   if (config.otlpPort === null) return undefined;
   const maxAgeMs = config.otlpWindowHours * 3_600_000;
   const path = windowsPathFor(config.store);
-  const windows: SpanWindows =
-    path === ':memory:'
-      ? new MemorySpanWindows({ limit: config.otlpWindowLimit, maxAgeMs })
-      : new SqliteSpanWindows({ path, limit: config.otlpWindowLimit, maxAgeMs });
-  const discovery = new Discovery({
+  return path === ':memory:'
+    ? new MemorySpanWindows({ limit: config.otlpWindowLimit, maxAgeMs })
+    : new SqliteSpanWindows({ path, limit: config.otlpWindowLimit, maxAgeMs });
+}
+
+/** The broker's discovery (OTLP spans and workers' reports), over `windows` when the receiver is on. */
+export function buildDiscovery(
+  config: Readonly<BrokerConfig>,
+  store: TimeoutStore,
+  windows: SpanWindows | undefined,
+  log: FastifyBaseLogger,
+): Discovery {
+  return new Discovery({
     store,
     windows,
     maxEndpoints: config.maxEndpoints,
-    allow: config.otlpAllow,
-    deny: config.otlpDeny,
-    maxAgeMs,
+    allow: [...config.discoveryAllow, ...config.otlpAllow],
+    deny: [...config.discoveryDeny, ...config.otlpDeny],
+    maxAgeMs: config.otlpWindowHours * 3_600_000,
+    reportedMaxAgeMs: config.discoveryMaxAgeHours * 3_600_000,
     log,
   });
+}
+
+/** Builds the OTLP side of a broker over its windows (undefined: the receiver is off). */
+export function buildOtlp(
+  config: Readonly<BrokerConfig>,
+  windows: SpanWindows | undefined,
+  discovery: Discovery,
+  log: FastifyBaseLogger,
+  onAnswer?: OtlpReceiverOptions['onAnswer'],
+): BrokerOtlp | undefined {
+  if (windows === undefined || config.otlpPort === null) return undefined;
+  const maxAgeMs = config.otlpWindowHours * 3_600_000;
   const naming = { templates: config.otlpNameTemplates };
   const ingest = new Ingest({
     windows,
@@ -86,10 +98,8 @@ export function buildOtlp(
     log,
     onAnswer,
   });
-  let timer: NodeJS.Timeout | undefined;
   return {
     windows,
-    discovery,
     receiver,
     async listen() {
       try {
@@ -102,15 +112,10 @@ export function buildOtlp(
           );
         throw err;
       }
-      timer = setInterval(() => {
-        discovery.sweep().catch((err: unknown) => log.error({ err }, 'OTLP sweep failed'));
-      }, SWEEP_EVERY_MS);
-      timer.unref();
       log.info(`OTLP receiver listening on ${receiver.url} (POST /v1/traces)`);
       return receiver.url;
     },
     async close() {
-      if (timer) clearInterval(timer);
       await receiver.close();
       await windows.close();
     },

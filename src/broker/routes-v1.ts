@@ -11,7 +11,10 @@ import {
   UnknownEndpointError,
 } from '../core/errors.ts';
 import {
+  discoveredRequestSchema,
+  MAX_DISCOVERED_NAMES,
   registerRequestSchema,
+  type DiscoveredReply,
   type HeartbeatReply,
   type RegisterReply,
   type WindowReply,
@@ -22,6 +25,7 @@ import type { SpanWindows } from '../store/span-window-types.ts';
 import type { EndpointRecord, TimeoutStore } from '../store/types.ts';
 import type { BrokerConfig } from './config.ts';
 import type { CycleRunner } from './cycle.ts';
+import type { Discovery } from './discovery.ts';
 import { JSON_TYPE } from './serve.ts';
 import type { WorkerRecord, WorkerRegistry } from './worker-registry.ts';
 
@@ -51,6 +55,8 @@ export interface V1RoutesDeps {
   viewJson: (rec: EndpointRecord) => string;
   /** The OTLP receiver's span windows; undefined when it is off. */
   windows?: SpanWindows | undefined;
+  /** Admits the names workers report (`POST /v1/discovered`). */
+  discovery: Discovery;
 }
 
 function workerView(w: WorkerRecord): WorkerView {
@@ -72,7 +78,7 @@ function workerView(w: WorkerRecord): WorkerView {
 }
 
 export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
-  const { config, store, registry, cycles, log, viewJson, windows } = deps;
+  const { config, store, registry, cycles, log, viewJson, windows, discovery } = deps;
 
   const read = { config: { auth: 'read' as const } };
   const limit = { max: config.rateLimitPerMinute, timeWindow: 60_000 };
@@ -212,6 +218,18 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
       };
     },
   );
+
+  // Workers with --discover report the endpoints their source holds, once a minute or so.
+  app.post('/v1/discovered', worker, (req): DiscoveredReply => {
+    const parsed = discoveredRequestSchema.safeParse(req.body);
+    if (!parsed.success) {
+      throw new InvalidBodyError(
+        `body must be {"source": string, "names": [string, …]} with at most ${MAX_DISCOVERED_NAMES} names`,
+        parsed.error.issues,
+      );
+    }
+    return discovery.report(parsed.data.source, parsed.data.names);
+  });
 
   app.get('/healthz', () => ({ status: 'ok' }));
 

@@ -4,6 +4,7 @@ import { JitError } from '../core/errors.ts';
 import { backtestCommand } from './backtest-command.ts';
 import { brokerCommand } from './broker-command.ts';
 import { exportCommand } from './export-command.ts';
+import { sourceCommand } from './source-command.ts';
 import { workerCommand } from './worker-command.ts';
 
 /**
@@ -31,6 +32,7 @@ export function buildCli(
     .showHelpAfterError()
     .addCommand(brokerCommand())
     .addCommand(workerCommand())
+    .addCommand(sourceCommand())
     .addCommand(demo)
     .addCommand(backtestCommand())
     .addCommand(exportCommand());

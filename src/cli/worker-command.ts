@@ -5,11 +5,16 @@ import { InvalidConfigError } from '../core/errors.ts';
 import type { LatencySource } from '../sources/types.ts';
 import { influxOptionsSchema } from '../sources/influxdb.ts';
 import { sigmaOptionsSchema } from '../strategies/sigma.ts';
-import { sourceOptionsOf, workerCliOptions, workerConfigSchema } from '../worker/config.ts';
-import { addOptions, nameFlag, parseWithFlags } from './options.ts';
+import {
+  sourceOptionsOf,
+  workerCliOptions,
+  workerConfigSchema,
+  type WorkerConfig,
+} from '../worker/config.ts';
+import { addOptions, nameFlag, parseWithFlags, type OptionSet } from './options.ts';
 
 /** The InfluxDB source's options on the command line (their defaults: influxOptionsSchema). */
-const influxCliOptions: CliOptionTable<(typeof influxOptionsSchema)['_zod']['input']> = {
+export const influxCliOptions: CliOptionTable<(typeof influxOptionsSchema)['_zod']['input']> = {
   url: {
     flag: '--influx-url',
     env: 'JIT_INFLUX_URL',
@@ -23,35 +28,81 @@ const influxCliOptions: CliOptionTable<(typeof influxOptionsSchema)['_zod']['inp
     arg: 'name',
     help: 'InfluxDB database (or DBRP-mapped bucket)',
   },
+  schema: {
+    flag: '--influx-schema',
+    env: 'JIT_INFLUX_SCHEMA',
+    arg: 'name',
+    help: "who wrote the spans: jaeger (Jaeger's InfluxDB plugin) | otel (otel2influx: Collector exporter, Telegraf) | otel-2022 (otel2influx before 2022-10); sets the defaults of the --influx-* options below",
+  },
   measurement: {
     flag: '--influx-measurement',
     env: 'JIT_INFLUX_MEASUREMENT',
     arg: 'name',
     help: 'measurement holding the spans',
+    defaultText: 'span (jaeger), spans (otel)',
   },
   field: {
     flag: '--influx-field',
     env: 'JIT_INFLUX_FIELD',
     arg: 'name',
     help: 'field holding the span duration',
+    defaultText: 'duration (jaeger), duration_nano (otel)',
   },
   tag: {
     flag: '--influx-tag',
     env: 'JIT_INFLUX_TAG',
     arg: 'name',
-    help: 'tag matched against the endpoint name',
+    help: 'jaeger: tag matched against the endpoint name',
+    defaultText: 'http.url',
+  },
+  tagPrefix: {
+    flag: '--influx-tag-prefix',
+    env: 'JIT_INFLUX_TAG_PREFIX',
+    arg: 'prefix',
+    help: "jaeger: type prefix of the tag's values, added by --influx-match exact ('' for none)",
+    defaultText: 's:',
   },
   durationUnit: {
     flag: '--influx-duration-unit',
     env: 'JIT_INFLUX_DURATION_UNIT',
     arg: 'unit',
     help: 'unit of the duration field: ns|us|ms|s',
+    defaultText: 'ns',
   },
   matchMode: {
     flag: '--influx-match',
     env: 'JIT_INFLUX_MATCH',
     arg: 'mode',
-    help: 'contains (the original) | exact',
+    help: 'jaeger: contains (the original) | exact',
+    defaultText: 'contains',
+  },
+  naming: {
+    flag: '--influx-naming',
+    env: 'JIT_INFLUX_NAMING',
+    arg: 'naming',
+    help: 'otel: endpoint names "<service.name> <span name>" (span) or "<service.name> <http.route>" (route)',
+    defaultText: 'span',
+  },
+  serviceKey: {
+    flag: '--influx-service-key',
+    env: 'JIT_INFLUX_SERVICE_KEY',
+    arg: 'tag',
+    help: 'otel: tag naming the service',
+    defaultText: 'service.name',
+  },
+  nameKey: {
+    flag: '--influx-name-key',
+    env: 'JIT_INFLUX_NAME_KEY',
+    arg: 'key',
+    help: 'otel: key naming the endpoint within its service',
+    defaultText: 'span.name (naming span), http.route (naming route)',
+  },
+  attributesField: {
+    flag: '--influx-attributes-field',
+    env: 'JIT_INFLUX_ATTRIBUTES_FIELD',
+    arg: 'field',
+    help: 'otel: JSON string field packing the attributes the route is read from',
+    defaultText: 'attributes (otel, naming route), none (otel-2022)',
   },
   username: {
     flag: '--influx-user',
@@ -99,97 +150,125 @@ function legacyUrl(envName: string, port: number): string | undefined {
     : undefined;
 }
 
+/** The worker's option sets on a command (`jit worker`, `jit source check`). */
+export interface WorkerOptionSets {
+  worker: OptionSet;
+  influx: OptionSet;
+  sigma: OptionSet;
+}
+
+/** Adds the worker's options (its own, the InfluxDB source's, sigma's) to `cmd`. */
+export function addWorkerOptions(cmd: Command): WorkerOptionSets {
+  return {
+    worker: addOptions(cmd, workerConfigSchema, workerCliOptions),
+    influx: addOptions(cmd, influxOptionsSchema, influxCliOptions),
+    sigma: addOptions(cmd, sigmaOptionsSchema, sigmaCliOptions),
+  };
+}
+
+/**
+ * The worker's config and source from the command line; every bad option is reported at once,
+ * each with its flag (InvalidConfigError).
+ */
+export async function readWorkerOptions(
+  cmd: Command,
+  { worker, influx, sigma }: WorkerOptionSets,
+): Promise<{ config: Readonly<WorkerConfig>; source: LatencySource }> {
+  const w = worker.read(cmd);
+  const i = influx.read(cmd);
+  const s = sigma.read(cmd);
+  const problems = [...w.problems, ...i.problems, ...s.problems];
+  const sourceOptions = { ...i.values };
+  sourceOptions.url ??= legacyUrl('INFLUX_IP', 8086);
+  const values: Record<string, unknown> = {
+    ...w.values,
+    brokerUrl: w.values.brokerUrl ?? legacyUrl('BROKER_IP', 5000),
+    source: w.values.source ?? (sourceOptions.url === undefined ? 'seed-sample' : 'influxdb'),
+    sourceOptions: Object.fromEntries(
+      Object.entries(sourceOptions).filter(([, v]) => v !== undefined),
+    ),
+  };
+  if (values.brokerUrl === undefined) delete values.brokerUrl;
+  // --sigma-k is the sigma entry of --strategy-options, which wins when it names k too.
+  if (s.values.k !== undefined) {
+    const all = values.strategyOptions;
+    if (all !== null && typeof all === 'object' && !Array.isArray(all)) {
+      const named = all as Record<string, Record<string, unknown>>;
+      values.strategyOptions = { ...named, sigma: { k: s.values.k, ...named.sigma } };
+    }
+    values.strategyOptions ??= { sigma: { k: s.values.k } };
+  }
+  const flags = {
+    ...worker.flags,
+    ...influx.flags,
+    'strategyOptions.sigma.k': '--sigma-k',
+    'sourceOptions.url': '--influx-url',
+  };
+  // Loaded only now (with the strategies, piscina and the source adapters), not for --help.
+  const [{ createSource }, { createStrategy, strategyNames }, { strategyNameProblem }] =
+    await Promise.all([
+      import('../sources/registry.ts'),
+      import('../strategies/registry.ts'),
+      import('../strategies/names.ts'),
+    ]);
+  // Every bad option is reported at once, each with its flag, before start-up: the strategy
+  // names (checked on the raw values, so they are reported even when the schema fails too),
+  // the schema's problems, then the source's and the strategies' own options.
+  const known = strategyNames();
+  if (typeof values.strategy === 'string') {
+    const nameProblem = strategyNameProblem(values.strategy, known);
+    if (nameProblem) {
+      problems.push(`${worker.flags.strategy} (strategy): ${nameProblem}`);
+      delete values.strategy;
+    }
+  }
+  const named = values.strategyOptions;
+  if (named !== null && typeof named === 'object' && !Array.isArray(named)) {
+    for (const name of Object.keys(named)) {
+      const unknown = strategyNameProblem(name, known);
+      if (unknown) problems.push(`--strategy-options (strategyOptions): ${unknown}`);
+    }
+  }
+  let config: ReturnType<typeof parseWithFlags<typeof workerConfigSchema>> | undefined;
+  try {
+    config = parseWithFlags(workerConfigSchema, values, problems, flags);
+  } catch (err) {
+    if (!(err instanceof InvalidConfigError)) throw err;
+    problems.splice(0, problems.length, ...err.problems);
+  }
+  let source: LatencySource | undefined;
+  if (config) {
+    try {
+      source = createSource(config.source, sourceOptionsOf(config));
+    } catch (err) {
+      if (!(err instanceof InvalidConfigError)) throw err;
+      problems.push(...err.problems.map((p) => nameFlag(p, flags)));
+    }
+    for (const [name, options] of Object.entries(config.strategyOptions)) {
+      if (!known.includes(name)) continue; // reported above
+      try {
+        createStrategy(name, { ...options });
+      } catch (err) {
+        if (!(err instanceof InvalidConfigError)) throw err;
+        problems.push(...err.problems.map((p) => nameFlag(`strategyOptions.${name}.${p}`, flags)));
+      }
+    }
+  }
+  if (config && source && config.discover && !source.discover)
+    problems.push(
+      `${worker.flags.discover ?? '--discover'}: source ${source.name} cannot discover endpoints`,
+    );
+  if (problems.length > 0 || !config || !source) throw new InvalidConfigError(problems);
+  return { config, source };
+}
+
 export function workerCommand(): Command {
   const cmd = new Command('worker').description(
     'run a worker: registers with the broker and computes timeouts on request',
   );
-  const worker = addOptions(cmd, workerConfigSchema, workerCliOptions);
-  const influx = addOptions(cmd, influxOptionsSchema, influxCliOptions);
-  const sigma = addOptions(cmd, sigmaOptionsSchema, sigmaCliOptions);
+  const sets = addWorkerOptions(cmd);
   return cmd.action(async () => {
-    const w = worker.read(cmd);
-    const i = influx.read(cmd);
-    const s = sigma.read(cmd);
-    const problems = [...w.problems, ...i.problems, ...s.problems];
-    const sourceOptions = { ...i.values };
-    sourceOptions.url ??= legacyUrl('INFLUX_IP', 8086);
-    const values: Record<string, unknown> = {
-      ...w.values,
-      brokerUrl: w.values.brokerUrl ?? legacyUrl('BROKER_IP', 5000),
-      source: w.values.source ?? (sourceOptions.url === undefined ? 'seed-sample' : 'influxdb'),
-      sourceOptions: Object.fromEntries(
-        Object.entries(sourceOptions).filter(([, v]) => v !== undefined),
-      ),
-    };
-    if (values.brokerUrl === undefined) delete values.brokerUrl;
-    // --sigma-k is the sigma entry of --strategy-options, which wins when it names k too.
-    if (s.values.k !== undefined) {
-      const all = values.strategyOptions;
-      if (all !== null && typeof all === 'object' && !Array.isArray(all)) {
-        const named = all as Record<string, Record<string, unknown>>;
-        values.strategyOptions = { ...named, sigma: { k: s.values.k, ...named.sigma } };
-      }
-      values.strategyOptions ??= { sigma: { k: s.values.k } };
-    }
-    const flags = {
-      ...worker.flags,
-      ...influx.flags,
-      'strategyOptions.sigma.k': '--sigma-k',
-      'sourceOptions.url': '--influx-url',
-    };
-    // Loaded only now (with the strategies, piscina and the source adapters), not for --help.
-    const [{ createSource }, { createStrategy, strategyNames }, { strategyNameProblem }] =
-      await Promise.all([
-        import('../sources/registry.ts'),
-        import('../strategies/registry.ts'),
-        import('../strategies/names.ts'),
-      ]);
-    // Every bad option is reported at once, each with its flag, before start-up: the strategy
-    // names (checked on the raw values, so they are reported even when the schema fails too),
-    // the schema's problems, then the source's and the strategies' own options.
-    const known = strategyNames();
-    if (typeof values.strategy === 'string') {
-      const nameProblem = strategyNameProblem(values.strategy, known);
-      if (nameProblem) {
-        problems.push(`${worker.flags.strategy} (strategy): ${nameProblem}`);
-        delete values.strategy;
-      }
-    }
-    const named = values.strategyOptions;
-    if (named !== null && typeof named === 'object' && !Array.isArray(named)) {
-      for (const name of Object.keys(named)) {
-        const unknown = strategyNameProblem(name, known);
-        if (unknown) problems.push(`--strategy-options (strategyOptions): ${unknown}`);
-      }
-    }
-    let config: ReturnType<typeof parseWithFlags<typeof workerConfigSchema>> | undefined;
-    try {
-      config = parseWithFlags(workerConfigSchema, values, problems, flags);
-    } catch (err) {
-      if (!(err instanceof InvalidConfigError)) throw err;
-      problems.splice(0, problems.length, ...err.problems);
-    }
-    let source: LatencySource | undefined;
-    if (config) {
-      try {
-        source = createSource(config.source, sourceOptionsOf(config));
-      } catch (err) {
-        if (!(err instanceof InvalidConfigError)) throw err;
-        problems.push(...err.problems.map((p) => nameFlag(p, flags)));
-      }
-      for (const [name, options] of Object.entries(config.strategyOptions)) {
-        if (!known.includes(name)) continue; // reported above
-        try {
-          createStrategy(name, { ...options });
-        } catch (err) {
-          if (!(err instanceof InvalidConfigError)) throw err;
-          problems.push(
-            ...err.problems.map((p) => nameFlag(`strategyOptions.${name}.${p}`, flags)),
-          );
-        }
-      }
-    }
-    if (problems.length > 0 || !config || !source) throw new InvalidConfigError(problems);
+    const { config, source } = await readWorkerOptions(cmd, sets);
     const [{ startWorker }, { cliLoggerOptions }, { closeOnSignals }] = await Promise.all([
       import('../worker/run.ts'),
       import('../core/logger.ts'),

@@ -1,7 +1,7 @@
 // Ingest: an OTLP export's body → decoded spans → endpoint names → discovery → durable window entries.
 import { endpointNameProblem } from '../core/endpoint-name.ts';
 import type { SpanWindows, WindowEntry } from '../store/span-window-types.ts';
-import type { Discovery } from './discovery.ts';
+import type { Discovery } from '../broker/discovery.ts';
 import type { DecodedTraces, DecodeOptions, ReceivedSpan } from './types.ts';
 
 /** How an export's body is encoded (from its Content-Type). */

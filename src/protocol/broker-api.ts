@@ -276,3 +276,44 @@ export const windowReplySchema = z
       "An endpoint's span window as the OTLP receiver keeps it (empty for an endpoint without spans).",
   });
 export type WindowReply = z.infer<typeof windowReplySchema>;
+
+// --- Discovered endpoints (what workers with --discover report) ------------------------------
+
+/** Most names one report may carry. */
+export const MAX_DISCOVERED_NAMES = 10_000;
+
+export const discoveredRequestSchema = z
+  .object({
+    source: z.string().min(1).max(64).meta({
+      description: 'The source the names were found in (the worker’s --source).',
+      example: 'influxdb',
+    }),
+    names: z
+      .array(z.string().max(4096))
+      .max(MAX_DISCOVERED_NAMES)
+      .meta({
+        description: `Endpoint names present in the source's window (at most ${MAX_DISCOVERED_NAMES}).`,
+        example: ['orders GET /api/orders', 'orders POST /api/orders'],
+      }),
+  })
+  .strict()
+  .meta({ description: 'The endpoint names a worker found in its source’s data.' });
+export type DiscoveredRequest = z.infer<typeof discoveredRequestSchema>;
+
+export const discoveredReplySchema = z
+  .object({
+    admitted: z
+      .int()
+      .meta({ description: 'Names known now (listed before, or added by this report).' }),
+    added: z
+      .array(z.string())
+      .meta({ description: 'Names this report added to the endpoint list.' }),
+    refused: z
+      .array(z.object({ name: z.string(), reason: z.string() }))
+      .meta({ description: 'Names not added, each with why (the first 100).' }),
+  })
+  .meta({
+    description:
+      'What the broker made of a report: names pass the same admission as the OTLP receiver’s (--discovery-allow, --discovery-deny, --max-endpoints).',
+  });
+export type DiscoveredReply = z.infer<typeof discoveredReplySchema>;

@@ -14,6 +14,10 @@ const server = createServer((req, res) => {
   req.on('end', () => {
     seen.push({ headers: req.headers, body: new URLSearchParams(body) });
     res.setHeader('content-type', 'application/json');
+    if (req.headers.authorization === 'Token proxy') {
+      res.end('{"status":"ok","upstream":"somewhere"}\n'); // JSON, but not InfluxDB's answer
+      return;
+    }
     if (req.headers.authorization !== 'Token good-token') {
       res.statusCode = 401;
       res.end(JSON.stringify({ code: 'unauthorized', message: 'unauthorized access' }));
@@ -43,9 +47,15 @@ after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 describe('influxdb source check()', () => {
   it('passes when the token is accepted and the database is listed', async () => {
     await createInfluxSource({ url, database: 'tracing', token: 'good-token' }).check();
-    const last = seen.at(-1);
-    assert.equal(last?.body.get('q'), 'SHOW DATABASES');
-    assert.equal(last?.body.get('u'), null, 'a token replaces user and password');
+    const [show, select] = seen.slice(-2);
+    assert.equal(show?.body.get('q'), 'SHOW DATABASES');
+    assert.equal(show?.body.get('u'), null, 'a token replaces user and password');
+    assert.equal(
+      select?.body.get('q'),
+      'SELECT "duration" FROM "span" ORDER BY time DESC LIMIT 1',
+      'and one point of the measurement is read',
+    );
+    assert.equal(select?.body.get('db'), 'tracing');
   });
 
   it('fails with the databases it saw when the database is not listed', async () => {
@@ -63,5 +73,15 @@ describe('influxdb source check()', () => {
       createInfluxSource({ url, database: 'tracing', token: 'bad' }).check(),
       (err: unknown) => err instanceof SourceQueryError && /unauthorized access/.test(err.message),
     );
+  });
+
+  it('fails on JSON that is not an InfluxDB answer, rather than reading it as no data', async () => {
+    const source = createInfluxSource({ url, database: 'tracing', token: 'proxy' });
+    await assert.rejects(
+      source.check(),
+      (err: unknown) =>
+        err instanceof SourceQueryError && /not an InfluxDB answer/.test(err.message),
+    );
+    await assert.rejects(source.fetchWindow('/x', { windowHours: 1, limit: 10 }), SourceQueryError);
   });
 });

@@ -123,12 +123,15 @@ export class MemoryStore implements TimeoutStore {
     });
   }
 
-  addDiscovered(names: readonly string[]): string[] {
+  addDiscovered(
+    names: readonly string[],
+    origin: Extract<EndpointOrigin, 'otlp' | 'discovered'> = 'otlp',
+  ): string[] {
     const added: string[] = [];
     this.batch(() => {
       for (const name of names) {
         if (this.records.has(name)) continue;
-        this.commit(newRecord(name, { name, options: {} }, 'otlp'), undefined);
+        this.commit(newRecord(name, { name, options: {} }, origin), undefined);
         added.push(name);
       }
     });

@@ -143,7 +143,11 @@ export class SqliteStore extends MemoryStore {
     for (const row of this.db.prepare('SELECT * FROM endpoints').all() as EndpointRow[]) {
       const rec: EndpointRecord = {
         name: row.name,
-        origin: row.origin === 'api' || row.origin === 'otlp' ? row.origin : 'file',
+        // A TEXT column: no migration for a new origin (a version that does not know one reads it as 'file').
+        origin:
+          row.origin === 'api' || row.origin === 'otlp' || row.origin === 'discovered'
+            ? row.origin
+            : 'file',
         options: JSON.parse(row.options) as EndpointRecord['options'],
         storedMs: row.stored_ms ?? undefined,
         status: row.status === 'fresh' || row.status === 'stale' ? row.status : 'never',

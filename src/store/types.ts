@@ -50,11 +50,12 @@ export interface EndpointEntry {
 }
 
 /**
- * Where an endpoint comes from: the endpoint list file, the admin API (kept until deleted), or
- * spans the OTLP receiver saw (kept while its window has spans; the file and the API take it over
- * when they name it).
+ * Where an endpoint comes from: the endpoint list file, the admin API (kept until deleted),
+ * spans the OTLP receiver saw (`otlp`, kept while its window has spans), or a worker's source
+ * (`discovered`, kept while workers with --discover report it). The file and the API take a
+ * discovered endpoint over when they name it.
  */
-export type EndpointOrigin = 'file' | 'api' | 'otlp';
+export type EndpointOrigin = 'file' | 'api' | 'otlp' | 'discovered';
 
 export interface EndpointRecord {
   name: string;
@@ -102,11 +103,11 @@ export interface TimeoutStore {
    */
   syncEndpoints(entries: readonly EndpointEntry[]): void;
   /**
-   * Adds the names not yet known as discovered endpoints (origin `otlp`, no options, status
-   * `never`), in one transaction; known names are left as they are. Answers the names added.
-   * The caller bounds how many (`maxEndpoints`).
+   * Adds the names not yet known as discovered endpoints (origin `origin`, default `otlp`; no
+   * options, status `never`), in one transaction; known names are left as they are. Answers the
+   * names added. The caller bounds how many (`maxEndpoints`).
    */
-  addDiscovered(names: readonly string[]): string[];
+  addDiscovered(names: readonly string[], origin?: 'otlp' | 'discovered'): string[];
   /** Adds or updates an endpoint through the admin API; it stays until removed through the API. */
   upsertEndpoint(entry: EndpointEntry): EndpointRecord;
   /** Removes an endpoint (any origin); answers whether it existed. */

@@ -90,7 +90,8 @@ export function buildWorker(config: Readonly<WorkerConfig>, deps: WorkerDeps = {
         // Server errors (5xx) are logged by the error handler; a refused job is logged here, and
         // so is a source failure: one line, no stack (it says where, the stack says nothing).
         if (isSourceError(err)) {
-          log.warn({ endpoint: job.endpoint, code: err.code }, err.message);
+          // Debug only: readiness says it once ("source not ready: …"), not once per job.
+          log.debug({ endpoint: job.endpoint, code: err.code }, err.message);
           void readiness.check(); // a source that broke makes the worker not ready
         } else if (err instanceof JitError && err.statusCode < 500) {
           log.info({ endpoint: job.endpoint, code: err.code }, err.message);

@@ -46,6 +46,14 @@ export const workerConfigSchema = z
     windowHours: z.number().positive().default(48),
     /** Most recent durations kept per window. Default 5000. */
     windowLimit: z.number().int().positive().max(1_000_000).default(5000),
+    /**
+     * Report the endpoints the source finds in its data to the broker (POST /v1/discovered),
+     * which admits them as it admits the OTLP receiver's. Needs a source that discovers
+     * (influxdb) and registration. Default false.
+     */
+    discover: z.boolean().default(false),
+    /** Pause between two discoveries. Default 60000 (ms). */
+    discoverIntervalMs: z.number().int().positive().default(60_000),
     /** Options for the source adapter (e.g. InfluxDB URL, database, token). */
     sourceOptions: z.record(z.string(), z.unknown()).default({}),
     /** Options per strategy name, e.g. { sigma: { k: 3 } }; unnamed strategies use their defaults. */
@@ -139,6 +147,16 @@ export const workerCliOptions: CliOptionTable<WorkerConfigInput> = {
     help: 'how far back the window reaches',
   },
   windowLimit: { env: 'JIT_WINDOW_LIMIT', arg: 'n', help: 'most recent durations kept per window' },
+  discover: {
+    env: 'JIT_DISCOVER',
+    help: "report the endpoints found in the source's data to the broker (its --discovery-allow/--discovery-deny and --max-endpoints apply); the variable takes 1/true/yes/on or 0/false/no/off",
+    defaultText: 'off',
+  },
+  discoverIntervalMs: {
+    env: 'JIT_DISCOVER_INTERVAL_MS',
+    unit: 'ms',
+    help: 'pause between two discoveries (with --discover)',
+  },
   sourceOptions: null,
   strategyOptions: {
     env: 'JIT_STRATEGY_OPTIONS',

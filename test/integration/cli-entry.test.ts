@@ -113,7 +113,7 @@ describe('the CLI module graph', () => {
         env: { ...process.env, NODE_TEST_CONTEXT: '' },
       }),
     ) as { pkgs: string[]; commands: string[] };
-    assert.deepEqual(out.commands, ['broker', 'worker', 'demo', 'backtest', 'export']);
+    assert.deepEqual(out.commands, ['broker', 'worker', 'source', 'demo', 'backtest', 'export']);
     // The hook works: the CLI's own dependencies are seen.
     assert.ok(out.pkgs.includes('commander') && out.pkgs.includes('zod'), out.pkgs.join(' '));
     const heavy = out.pkgs.filter((p) =>

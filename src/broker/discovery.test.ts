@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { MemoryStore } from '../store/memory-store.ts';
 import { MemorySpanWindows } from '../store/span-windows-memory.ts';
 import { Discovery } from './discovery.ts';
-import { compilePattern, NameFilter, patternProblem } from './patterns.ts';
+import { compilePattern, NameFilter, patternProblem } from './name-patterns.ts';
 
 describe('name patterns', () => {
   it('globs match whole names, * across slashes and spaces, ? one character, the rest literally', () => {
@@ -94,6 +94,42 @@ describe('Discovery', () => {
         .map((r) => r.name)
         .sort(),
       ['file', 'fresh'],
+    );
+  });
+
+  it('reports: admitted as spans are; a discovered endpoint no report names for the age is swept, others stay', async () => {
+    let now = 1_800_000_000_000;
+    const store = new MemoryStore();
+    store.syncEndpoints([{ name: 'file', options: {} }]);
+    store.addDiscovered(['spans'], 'otlp');
+    const d = new Discovery({
+      store,
+      maxEndpoints: 10,
+      allow: [],
+      deny: ['* /healthz'],
+      maxAgeMs: 1000,
+      reportedMaxAgeMs: 10_000,
+      log,
+      now: () => now,
+    });
+    const reply = d.report('influxdb', ['a /x', 'b /x', 'a /healthz', 'file']);
+    assert.deepEqual(reply.added, ['a /x', 'b /x']);
+    assert.equal(reply.admitted, 3, 'the file endpoint counts as known');
+    assert.deepEqual(reply.refused, [
+      { name: 'a /healthz', reason: 'matches a --discovery-deny (--otlp-deny) pattern' },
+    ]);
+    assert.equal(store.get('a /x')?.origin, 'discovered');
+    now += 6000;
+    d.report('influxdb', ['a /x']);
+    now += 6000; // 'b /x' last reported 12 s ago, 'a /x' 6 s ago
+    assert.deepEqual(await d.sweep(), ['b /x']);
+    assert.deepEqual(
+      store
+        .list()
+        .map((r) => r.name)
+        .sort(),
+      ['a /x', 'file', 'spans'],
+      'file endpoints stay; otlp ones without windows (receiver off) are not judged',
     );
   });
 });

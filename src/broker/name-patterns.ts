@@ -1,4 +1,4 @@
-// Endpoint-name patterns for OTLP discovery (--otlp-allow, --otlp-deny): globs, or /regular expressions/.
+// Endpoint-name patterns for discovery (--discovery-allow/--discovery-deny, alias --otlp-allow/--otlp-deny): globs, or /regular expressions/.
 
 /**
  * A pattern matches a whole endpoint name. A glob by default — `*` any run of characters
@@ -39,8 +39,9 @@ export class NameFilter {
   /** Why `name` may not be discovered (for partialSuccess.errorMessage), or undefined. */
   refusal(name: string): string | undefined {
     if (this.allow.length > 0 && !this.allow.some((r) => r.test(name)))
-      return 'matches no --otlp-allow pattern';
-    if (this.deny.some((r) => r.test(name))) return 'matches an --otlp-deny pattern';
+      return 'matches no --discovery-allow (--otlp-allow) pattern';
+    if (this.deny.some((r) => r.test(name)))
+      return 'matches a --discovery-deny (--otlp-deny) pattern';
     return undefined;
   }
 }
