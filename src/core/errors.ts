@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   OTLP_RECEIVER_OFF: 404,
   OTLP_UNDECODABLE: 400,
   INVALID_WINDOW_ENTRY: 400,
+  HISTOGRAM_NOT_SUPPORTED: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -378,5 +379,20 @@ export class OtlpDecodeError extends JitError {
 export class InvalidWindowEntryError extends JitError {
   constructor(reason: string) {
     super('INVALID_WINDOW_ENTRY', `invalid span window entry: ${reason}`);
+  }
+}
+
+/**
+ * A strategy that needs individual durations was given a window of bucket counts only (a
+ * histogram, from source prometheus): 422, and nothing is computed rather than a wrong value.
+ */
+export class HistogramNotSupportedError extends JitError {
+  constructor(strategy: string, source = 'this source') {
+    super(
+      'HISTOGRAM_NOT_SUPPORTED',
+      `strategy ${strategy} needs individual durations; ${source} gives histograms ` +
+        `(bucket counts) — use --strategy quantile`,
+      { strategy },
+    );
   }
 }

@@ -1,6 +1,7 @@
 // One timeout computation: read the window from the source, run the strategy, summarise.
 import { assertEndpointName } from '../core/endpoint-name.ts';
 import { sortedCopy, summarize } from '../core/stats.ts';
+import { summarizeHistogram } from '../strategies/histogram.ts';
 import { createStrategy } from '../strategies/registry.ts';
 import { runStrategy } from '../strategies/run.ts';
 import type { ComputeJob, ComputeResult } from '../protocol/worker-api.ts';
@@ -54,7 +55,7 @@ export class Computer {
     const endpoint = assertEndpointName(req.endpoint);
     const strategy = this.strategy(req.strategy);
     const alpha = req.alpha ?? this.config.alpha;
-    const { durationsMs, timestampsMs } = await this.source.fetchWindow(endpoint, {
+    const { durationsMs, timestampsMs, histogram } = await this.source.fetchWindow(endpoint, {
       windowHours: this.config.windowHours,
       limit: this.config.windowLimit,
     });
@@ -65,6 +66,8 @@ export class Computer {
       durationsMs,
       sortedMs,
       timestampsMs,
+      // Bucket counts (source prometheus): only strategies that read them are run on them.
+      histogram,
       alpha,
       nowMs: Date.now(),
       previous: req.previous,
@@ -79,7 +82,9 @@ export class Computer {
       ...(result.placeholder === true ? { placeholder: true as const } : {}),
       alpha,
       source: this.source.name,
-      ...summarize(durationsMs, sortedMs),
+      ...(histogram && durationsMs.length === 0
+        ? summarizeHistogram(histogram)
+        : summarize(durationsMs, sortedMs)),
       computeMs: performance.now() - started,
     };
   }

@@ -1,5 +1,6 @@
 // Strategy `seed`: the original's ConvLSTM forecast of the next duration, trained off the event loop.
 import { sampleSd } from '../../core/stats.ts';
+import { refuseHistogram } from '../histogram.ts';
 import { createSigmaStrategy } from '../sigma.ts';
 import type { StrategyInput, StrategyResult, TimeoutStrategy } from '../types.ts';
 import { resolveSeedOptions, type SeedOptions } from './options.ts';
@@ -57,6 +58,7 @@ export function createSeedStrategy(options: Record<string, unknown> = {}): SeedS
     options: opts,
 
     async compute(input: StrategyInput): Promise<StrategyResult> {
+      refuseHistogram('seed', input);
       const started = Date.now();
       const n = input.durationsMs.length;
       if (n === 0) return fallback(input, 'no-data');
