@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   OTLP_UNDECODABLE: 400,
   INVALID_WINDOW_ENTRY: 400,
   HISTOGRAM_NOT_SUPPORTED: 422,
+  SOURCE_METRIC_NOT_FOUND: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -393,6 +394,21 @@ export class HistogramNotSupportedError extends JitError {
       `strategy ${strategy} needs individual durations; ${source} gives histograms ` +
         `(bucket counts) — use --strategy quantile`,
       { strategy },
+    );
+  }
+}
+
+/**
+ * The latency source answers but holds no series of the configured metric that match the
+ * selector (source prometheus): every window would be empty, so the worker is not ready.
+ */
+export class SourceMetricNotFoundError extends JitError {
+  constructor(source: string, selector: string) {
+    super(
+      'SOURCE_METRIC_NOT_FOUND',
+      `latency source ${source} has no series ${selector} in the last 48 h ` +
+        '(run `jit source check` to see what it has)',
+      { source, selector },
     );
   }
 }
