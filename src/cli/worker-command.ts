@@ -4,6 +4,7 @@ import type { CliOptionTable } from '../core/config.ts';
 import { InvalidConfigError } from '../core/errors.ts';
 import type { LatencySource } from '../sources/types.ts';
 import { influxOptionsSchema } from '../sources/influxdb.ts';
+import { prometheusCliOptions, prometheusOptionsSchema } from '../sources/prometheus-options.ts';
 import { sigmaOptionsSchema } from '../strategies/sigma.ts';
 import { sourceOptionsOf, workerCliOptions, workerConfigSchema } from '../worker/config.ts';
 import { addOptions, nameFlag, parseWithFlags } from './options.ts';
@@ -105,18 +106,31 @@ export function workerCommand(): Command {
   );
   const worker = addOptions(cmd, workerConfigSchema, workerCliOptions);
   const influx = addOptions(cmd, influxOptionsSchema, influxCliOptions);
+  const prometheus = addOptions(cmd, prometheusOptionsSchema, prometheusCliOptions);
   const sigma = addOptions(cmd, sigmaOptionsSchema, sigmaCliOptions);
   return cmd.action(async () => {
     const w = worker.read(cmd);
     const i = influx.read(cmd);
+    const p = prometheus.read(cmd);
     const s = sigma.read(cmd);
-    const problems = [...w.problems, ...i.problems, ...s.problems];
-    const sourceOptions = { ...i.values };
-    sourceOptions.url ??= legacyUrl('INFLUX_IP', 8086);
+    const problems = [...w.problems, ...i.problems, ...p.problems, ...s.problems];
+    const influxOptions = { ...i.values };
+    influxOptions.url ??= legacyUrl('INFLUX_IP', 8086);
+    // Without --source: influxdb when an InfluxDB URL is set, else prometheus when a Prometheus
+    // URL is, else seed-sample. Each source takes its own flags' values.
+    const sourceName =
+      w.values.source ??
+      (influxOptions.url !== undefined
+        ? 'influxdb'
+        : p.values.url !== undefined
+          ? 'prometheus'
+          : 'seed-sample');
+    const sourceOptions = sourceName === 'prometheus' ? { ...p.values } : influxOptions;
+    const sourceFlags = sourceName === 'prometheus' ? prometheus.flags : influx.flags;
     const values: Record<string, unknown> = {
       ...w.values,
       brokerUrl: w.values.brokerUrl ?? legacyUrl('BROKER_IP', 5000),
-      source: w.values.source ?? (sourceOptions.url === undefined ? 'seed-sample' : 'influxdb'),
+      source: sourceName,
       sourceOptions: Object.fromEntries(
         Object.entries(sourceOptions).filter(([, v]) => v !== undefined),
       ),
@@ -131,11 +145,15 @@ export function workerCommand(): Command {
       }
       values.strategyOptions ??= { sigma: { k: s.values.k } };
     }
+    // The source's problems name its keys bare (`url: …`) and, from the worker schema,
+    // under sourceOptions: both map to the source's flags.
     const flags = {
+      ...sourceFlags,
       ...worker.flags,
-      ...influx.flags,
+      ...Object.fromEntries(
+        Object.entries(sourceFlags).map(([key, flag]) => [`sourceOptions.${key}`, flag]),
+      ),
       'strategyOptions.sigma.k': '--sigma-k',
-      'sourceOptions.url': '--influx-url',
     };
     // Loaded only now (with the strategies, piscina and the source adapters), not for --help.
     const [{ createSource }, { createStrategy, strategyNames }, { strategyNameProblem }] =

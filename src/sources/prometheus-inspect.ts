@@ -3,7 +3,8 @@ import { endpointNameProblem } from '../core/endpoint-name.ts';
 import { histogramTotal } from '../strategies/histogram.ts';
 import type { PromApi } from './prometheus-api.ts';
 import type { PrometheusSettings } from './prometheus.ts';
-import { endpointMatchers, unitFromName, windowQueries } from './prometheus.ts';
+import { unitFromName } from './prometheus-options.ts';
+import { endpointMatchers, windowQueries } from './prometheus.ts';
 import { joinEndpointName, splitEndpointName } from './promql.ts';
 import type { FetchOptions, LatencyWindow, SourceInspection } from './types.ts';
 

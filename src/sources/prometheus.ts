@@ -1,77 +1,15 @@
 // Source `prometheus`: an endpoint's latency histogram (bucket counts over the window) via the HTTP API.
-import { z } from 'zod';
-import { httpUrl, parseConfig } from '../core/config.ts';
+import { parseConfig } from '../core/config.ts';
 import { InvalidConfigError, SourceMetricNotFoundError, SourceQueryError } from '../core/errors.ts';
 import { inspectPrometheus, discoverPrometheus } from './prometheus-inspect.ts';
 import { createPromApi, type PromApi, type VectorSample } from './prometheus-api.ts';
 import {
-  bucketQuery,
-  isLabelName,
-  isMetricName,
-  joinMatchers,
-  labelMatchers,
-  selectorProblem,
-  splitEndpointName,
-  sumQuery,
-} from './promql.ts';
+  prometheusOptionsSchema,
+  unitFromName,
+  type PrometheusOptions,
+} from './prometheus-options.ts';
+import { bucketQuery, joinMatchers, labelMatchers, splitEndpointName, sumQuery } from './promql.ts';
 import type { FetchOptions, LatencyHistogram, LatencySource, LatencyWindow } from './types.ts';
-
-export const prometheusOptionsSchema = z
-  .object({
-    /** Base URL of Prometheus's HTTP API (or a compatible one: Thanos, Mimir, VictoriaMetrics). Default http://127.0.0.1:9090. */
-    url: httpUrl().default('http://127.0.0.1:9090'),
-    /**
-     * The histogram's base name; the source reads `<metric>_bucket` and `<metric>_sum`.
-     * Default "http_server_request_duration_seconds" (OpenTelemetry's http.server.request.duration).
-     */
-    metric: z
-      .string()
-      .refine(isMetricName, 'not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)')
-      .default('http_server_request_duration_seconds'),
-    /** Label matchers every query adds, e.g. `job="api", env!="dev"`. Default none. */
-    selector: z
-      .string()
-      .superRefine((s, ctx) => {
-        const problem = selectorProblem(s);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      })
-      .default(''),
-    /**
-     * Labels whose values, joined by a space, name an endpoint (e.g. "GET /api/orders"); only
-     * the last may contain spaces. Default http_request_method, http_route (OpenTelemetry).
-     */
-    endpointLabels: z
-      .array(z.string().refine(isLabelName, 'not a label name ([a-zA-Z_][a-zA-Z0-9_]*)'))
-      .min(1)
-      .default(['http_request_method', 'http_route']),
-    /**
-     * Unit of the histogram's values and bounds: `s` or `ms`. Default: from the metric name
-     * (`…_seconds` → s, `…_milliseconds` or `…_ms` → ms); required for other names.
-     */
-    unit: z.enum(['s', 'ms']).optional(),
-    /** Sent as `Authorization: Bearer …`. Default none. */
-    bearerToken: z.string().min(1).optional(),
-    /** Per-request timeout. Default 10000 (ms). */
-    requestTimeoutMs: z.number().int().positive().default(10_000),
-  })
-  .strict()
-  .superRefine((o, ctx) => {
-    if (o.unit === undefined && unitFromName(o.metric) === undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['unit'],
-        message: `cannot tell the unit of "${o.metric}" from its name: give s or ms`,
-      });
-  });
-
-export type PrometheusOptions = z.infer<typeof prometheusOptionsSchema>;
-
-/** The unit a metric's name declares (Prometheus naming: the base unit as a suffix). */
-export function unitFromName(metric: string): 's' | 'ms' | undefined {
-  if (/_seconds$/.test(metric)) return 's';
-  if (/_(milliseconds|ms)$/.test(metric)) return 'ms';
-  return undefined;
-}
 
 export interface PrometheusSourceDeps {
   /** Evaluation time of the queries (epoch ms). Default Date.now (tests pin it to a scrape). */
