@@ -234,6 +234,19 @@ describe('prometheus (real server)', { skip: prometheusSkip() }, () => {
       assert.deepEqual(routes, ['api', 'other']);
     });
 
+    it('check() passes with the metric, fails with SOURCE_METRIC_NOT_FOUND without it', async () => {
+      await source().check();
+      for (const extra of [{ metric: 'nope_seconds' }, { selector: 'service="nope"' }]) {
+        await assert.rejects(source(extra).check(), (err: unknown) => {
+          assert.ok(err instanceof JitError);
+          assert.equal(err.code, 'SOURCE_METRIC_NOT_FOUND');
+          assert.equal(err.statusCode, 503);
+          assert.match(err.message, /has no series .*_bucket\{.*\} in the last 48 h/);
+          return true;
+        });
+      }
+    });
+
     it('inspect() shows the queries and samples of a good configuration, no problems', async () => {
       const r = await source().inspect?.(['GET /api/orders', 'POST /api/orders/{id}'], WIDE);
       assert.ok(r);
