@@ -222,6 +222,43 @@ describe('prometheus (real server)', { skip: prometheusSkip() }, () => {
       assert.equal(got[0]?.value[1], String(BUCKETS_S.length + 1));
     });
 
+    it("escaping round-trips any string through Prometheus's parser (absent() echoes the matcher)", async () => {
+      // absent(m{x="v"}) answers one series labelled x="v": what Prometheus read from our quoting.
+      let seed = 7;
+      const rand = (n: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n;
+      const alphabet = [
+        '"',
+        "'",
+        '`',
+        '\\',
+        '\n',
+        '\r',
+        '\t',
+        '\u0000',
+        '\u007f',
+        '{',
+        '}',
+        ',',
+        '=',
+        '~',
+        '$',
+        ' ',
+        'a',
+        'é',
+        '😀',
+        '\u2028',
+        '#',
+      ];
+      for (let i = 0; i < 150; i++) {
+        const value = Array.from(
+          { length: 1 + rand(12) },
+          () => alphabet[rand(alphabet.length)],
+        ).join('');
+        const got = await prom.query(`absent(jit_nothing{x=${quotePromString(value)}})`);
+        assert.deepEqual(got[0]?.metric, { x: value }, JSON.stringify(value));
+      }
+    });
+
     it('discover() lists the endpoints as fetchWindow names them', async () => {
       const names = await source().discover?.(WIDE);
       const expected = [
