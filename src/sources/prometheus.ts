@@ -131,6 +131,7 @@ export function createPrometheusSource(
 
   return {
     name: 'prometheus',
+    histograms: true,
     fetchWindow,
     /**
      * Ready when Prometheus answers and holds series of `<metric>_bucket` matching the selector

@@ -54,6 +54,8 @@ export interface LatencySource {
   readonly name: string;
   /** The endpoint's spans in the window, oldest first, at most `limit` (the most recent ones). */
   fetchWindow(endpoint: string, options: FetchOptions): Promise<LatencyWindow>;
+  /** True when `fetchWindow` answers histograms (bucket counts) instead of durations. Default false. */
+  readonly histograms?: boolean;
   /** Cheap reachability check for /readyz; throws when the source cannot answer. */
   check(): Promise<void>;
   /** Queries, samples per endpoint and problems, for `jit source check`. */

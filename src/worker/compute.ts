@@ -31,6 +31,21 @@ export class Computer {
     return budgets.length > 0 ? Math.max(...budgets) : undefined;
   }
 
+  /**
+   * Why the default strategy cannot compute from this worker's source (it needs durations, the
+   * source gives histograms), for a warning at start; undefined when it can.
+   */
+  get histogramMismatch(): string | undefined {
+    if (this.source.histograms !== true) return undefined;
+    const s = this.strategy(undefined);
+    if (s.acceptsHistograms === true) return undefined;
+    return (
+      `strategy ${s.name} needs individual durations and source ${this.source.name} gives ` +
+      'histograms: jobs that name no other strategy will fail with HISTOGRAM_NOT_SUPPORTED ' +
+      '(use --strategy quantile)'
+    );
+  }
+
   /** Releases what the strategies hold (the seed forecaster's training threads). */
   async close(): Promise<void> {
     const strategies = [...this.strategies.values()];

@@ -6,6 +6,7 @@ import { labelMatchers } from '../../src/sources/promql.ts';
 import { feed, OTEL_BUCKETS_S, startPromTarget, type PromTarget } from '../helpers/prom-target.ts';
 import { prometheusSkip, startPrometheus, type Prometheus } from '../helpers/prometheus.ts';
 import { killAll, spawnJit, type JitProcess } from '../helpers/processes.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const METRIC = 'http_server_request_duration_seconds';
 
@@ -150,6 +151,25 @@ describe('jit worker --source prometheus', { skip: prometheusSkip() }, () => {
   it('is ready: Prometheus answers and holds the metric', async () => {
     const res = await fetch(`${worker.url}/readyz`);
     assert.equal(res.status, 200, await res.text());
+    // Its default strategy reads histograms: no warning that jobs will fail.
+    assert.doesNotMatch(worker.logs(), /jobs that name no other strategy will fail/);
+  });
+
+  it('warns at start when the default strategy cannot read histograms', async () => {
+    const w = await spawnJit([
+      'worker',
+      '--port',
+      '0',
+      '--no-register',
+      '--prometheus-url',
+      prom.url,
+      '--strategy',
+      'sigma',
+    ]);
+    await waitFor(() => /strategy sigma needs individual durations/.test(w.logs()), 5000, {
+      message: 'the warning',
+    });
+    await w.kill();
   });
 
   it('an endpoint without series is INSUFFICIENT_DATA, not a value', async () => {
