@@ -4,6 +4,7 @@ import type { CliOptionTable } from '../core/config.ts';
 import { InvalidConfigError } from '../core/errors.ts';
 import type { LatencySource } from '../sources/types.ts';
 import { influxOptionsSchema } from '../sources/influxdb.ts';
+import { prometheusCliOptions, prometheusOptionsSchema } from '../sources/prometheus-options.ts';
 import { sigmaOptionsSchema } from '../strategies/sigma.ts';
 import {
   sourceOptionsOf,
@@ -154,14 +155,16 @@ function legacyUrl(envName: string, port: number): string | undefined {
 export interface WorkerOptionSets {
   worker: OptionSet;
   influx: OptionSet;
+  prometheus: OptionSet;
   sigma: OptionSet;
 }
 
-/** Adds the worker's options (its own, the InfluxDB source's, sigma's) to `cmd`. */
+/** Adds the worker's options (its own, the InfluxDB and Prometheus sources', sigma's) to `cmd`. */
 export function addWorkerOptions(cmd: Command): WorkerOptionSets {
   return {
     worker: addOptions(cmd, workerConfigSchema, workerCliOptions),
     influx: addOptions(cmd, influxOptionsSchema, influxCliOptions),
+    prometheus: addOptions(cmd, prometheusOptionsSchema, prometheusCliOptions),
     sigma: addOptions(cmd, sigmaOptionsSchema, sigmaCliOptions),
   };
 }
@@ -172,18 +175,30 @@ export function addWorkerOptions(cmd: Command): WorkerOptionSets {
  */
 export async function readWorkerOptions(
   cmd: Command,
-  { worker, influx, sigma }: WorkerOptionSets,
+  { worker, influx, prometheus, sigma }: WorkerOptionSets,
 ): Promise<{ config: Readonly<WorkerConfig>; source: LatencySource }> {
   const w = worker.read(cmd);
   const i = influx.read(cmd);
+  const p = prometheus.read(cmd);
   const s = sigma.read(cmd);
-  const problems = [...w.problems, ...i.problems, ...s.problems];
-  const sourceOptions = { ...i.values };
-  sourceOptions.url ??= legacyUrl('INFLUX_IP', 8086);
+  const problems = [...w.problems, ...i.problems, ...p.problems, ...s.problems];
+  const influxOptions = { ...i.values };
+  influxOptions.url ??= legacyUrl('INFLUX_IP', 8086);
+  // Without --source: influxdb when an InfluxDB URL is set, else prometheus when a Prometheus
+  // URL is, else seed-sample. Each source takes its own flags' values.
+  const sourceName =
+    w.values.source ??
+    (influxOptions.url !== undefined
+      ? 'influxdb'
+      : p.values.url !== undefined
+        ? 'prometheus'
+        : 'seed-sample');
+  const sourceOptions = sourceName === 'prometheus' ? { ...p.values } : influxOptions;
+  const sourceFlags = sourceName === 'prometheus' ? prometheus.flags : influx.flags;
   const values: Record<string, unknown> = {
     ...w.values,
     brokerUrl: w.values.brokerUrl ?? legacyUrl('BROKER_IP', 5000),
-    source: w.values.source ?? (sourceOptions.url === undefined ? 'seed-sample' : 'influxdb'),
+    source: sourceName,
     sourceOptions: Object.fromEntries(
       Object.entries(sourceOptions).filter(([, v]) => v !== undefined),
     ),
@@ -198,11 +213,15 @@ export async function readWorkerOptions(
     }
     values.strategyOptions ??= { sigma: { k: s.values.k } };
   }
+  // The source's problems name its keys bare (`url: …`) and, from the worker schema,
+  // under sourceOptions: both map to the source's flags.
   const flags = {
+    ...sourceFlags,
     ...worker.flags,
-    ...influx.flags,
+    ...Object.fromEntries(
+      Object.entries(sourceFlags).map(([key, flag]) => [`sourceOptions.${key}`, flag]),
+    ),
     'strategyOptions.sigma.k': '--sigma-k',
-    'sourceOptions.url': '--influx-url',
   };
   // Loaded only now (with the strategies, piscina and the source adapters), not for --help.
   const [{ createSource }, { createStrategy, strategyNames }, { strategyNameProblem }] =

@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   OTLP_UNDECODABLE: 400,
   INVALID_WINDOW_ENTRY: 400,
   BROKER_READ_FAILED: 502,
+  HISTOGRAM_NOT_SUPPORTED: 422,
+  SOURCE_METRIC_NOT_FOUND: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -389,5 +391,31 @@ export class InvalidWindowEntryError extends JitError {
 export class BrokerReadError extends JitError {
   constructor(url: string, reason: string) {
     super('BROKER_READ_FAILED', `cannot read ${url}: ${reason}`, { url });
+ * A strategy that needs individual durations was given a window of bucket counts only (a
+ * histogram, from source prometheus): 422, and nothing is computed rather than a wrong value.
+ */
+export class HistogramNotSupportedError extends JitError {
+  constructor(strategy: string, source = 'this source') {
+    super(
+      'HISTOGRAM_NOT_SUPPORTED',
+      `strategy ${strategy} needs individual durations; ${source} gives histograms ` +
+        `(bucket counts) — use --strategy quantile`,
+      { strategy },
+    );
+  }
+}
+
+/**
+ * The latency source answers but holds no series of the configured metric that match the
+ * selector (source prometheus): every window would be empty, so the worker is not ready.
+ */
+export class SourceMetricNotFoundError extends JitError {
+  constructor(source: string, selector: string) {
+    super(
+      'SOURCE_METRIC_NOT_FOUND',
+      `latency source ${source} has no series ${selector} in the last 48 h ` +
+        '(run `jit source check` to see what it has)',
+      { source, selector },
+    );
   }
 }

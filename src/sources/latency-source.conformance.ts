@@ -6,10 +6,12 @@
 // data-dependent checks then assert the fixed-data properties instead: the same data for every
 // endpoint (seed-sample), or with `fixedData: 'per-endpoint'` each endpoint its own data
 // (synthetic, whose harness freezes its clock so that the data stays put during the suite).
+// A source that keeps bucket counts instead of durations (prometheus) gives `histogramOf`: the
+// checks then compare the window's histogram with the seeded durations' buckets.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { FetchOptions, LatencySource } from './types.ts';
+import type { FetchOptions, LatencyHistogram, LatencySource } from './types.ts';
 
 export interface ConformanceHarness {
   source: LatencySource;
@@ -21,7 +23,50 @@ export interface ConformanceHarness {
    * endpoints answer different data.
    */
   fixedData?: 'same-for-every-endpoint' | 'per-endpoint';
+  /**
+   * For sources answering histograms (durationsMs empty): the histogram the source answers for
+   * an endpoint seeded with these durations. `limit` does not apply to bucket counts.
+   */
+  histogramOf?: (durationsMs: number[]) => LatencyHistogram;
   teardown(): Promise<void>;
+}
+
+/**
+ * Checks a histogram window's shape (finite ascending bounds, one count per bucket plus +Inf,
+ * counts finite and ≥ 0, no durations) and compares it with `expected` (counts within 1e-6 of
+ * the total: Prometheus's counts are floats).
+ */
+export async function assertHistogramWindow(
+  source: LatencySource,
+  endpoint: string,
+  options: FetchOptions,
+  expected: LatencyHistogram | undefined,
+): Promise<void> {
+  const w = await source.fetchWindow(endpoint, options);
+  assert.deepEqual(w.durationsMs, [], `${endpoint}: a histogram window has no durations`);
+  if (expected === undefined || expected.counts.every((c) => c === 0)) {
+    assert.equal(w.histogram, undefined, `${endpoint}: no observations, no histogram`);
+    return;
+  }
+  const h = w.histogram;
+  assert.ok(h, `${endpoint}: expected a histogram`);
+  h.boundsMs.forEach((b, i) => {
+    assert.ok(Number.isFinite(b), `${endpoint}: bound [${i}] is not finite: ${b}`);
+    if (i > 0) assert.ok(b > (h.boundsMs[i - 1] as number), `${endpoint}: bounds not ascending`);
+  });
+  assert.equal(h.counts.length, h.boundsMs.length + 1, `${endpoint}: one count per bucket + Inf`);
+  h.counts.forEach((c, i) =>
+    assert.ok(Number.isFinite(c) && c >= 0, `${endpoint}: count [${i}] is ${c}`),
+  );
+  assertCloseArrays(h.boundsMs, expected.boundsMs, `${endpoint}: bounds`);
+  const total = expected.counts.reduce((a, b) => a + b, 0);
+  h.counts.forEach((c, i) => {
+    const e = expected.counts[i] as number;
+    assert.ok(
+      Math.abs(c - e) <= 1e-6 * Math.max(1, total),
+      `${endpoint}: bucket [${i}] counts ${c}, expected ${e}\n  actual:   ${JSON.stringify(h.counts)}\n  expected: ${JSON.stringify(expected.counts)}`,
+    );
+  });
 }
 
 const WIDE: FetchOptions = { windowHours: 48, limit: 5000 };
@@ -134,9 +179,22 @@ export function latencySourceConformance(
       await harness().source.check();
     });
 
+    /** For a histogram source: the seeded window, checked against `histogramOf` (else false). */
+    const histogramCase = async (
+      endpoint: string,
+      seeded: number[],
+      options: FetchOptions = WIDE,
+    ): Promise<boolean> => {
+      const of = harness().histogramOf;
+      if (!of) return false;
+      await assertHistogramWindow(harness().source, endpoint, options, of(seeded));
+      return true;
+    };
+
     it('answers an array of finite, non-negative numbers (ms)', async () => {
       const endpoint = fresh('shape');
       await harness().seed(endpoint, [0, 0.5, 12, 250.25, 1800]);
+      if (await histogramCase(endpoint, [0, 0.5, 12, 250.25, 1800])) return;
       const got = await durationsOf(harness().source, endpoint, WIDE);
       assertDurations(got, endpoint);
       assert.ok(got.length > 0, 'a seeded (or fixed-data) endpoint has durations');
@@ -146,6 +204,7 @@ export function latencySourceConformance(
       const endpoint = fresh('order');
       const seeded = [5, 1, 4, 1.5, 9, 2.25, 6, 0.125];
       const didSeed = await harness().seed(endpoint, seeded);
+      if (await histogramCase(endpoint, seeded)) return;
       const expected = didSeed ? seeded : await fixedFor(endpoint);
       const got = await durationsOf(harness().source, endpoint, WIDE);
       assertDurations(got, endpoint);
@@ -156,6 +215,13 @@ export function latencySourceConformance(
       const endpoint = fresh('limit');
       const seeded = Array.from({ length: 30 }, (_, i) => 10 + i * 3);
       const didSeed = await harness().seed(endpoint, seeded);
+      if (harness().histogramOf) {
+        // Bucket counts hold no individual spans to keep "the most recent" of: limit is moot.
+        for (const limit of [1, 7, 5000]) {
+          assert.ok(await histogramCase(endpoint, seeded, { windowHours: 48, limit }));
+        }
+        return;
+      }
       const all = didSeed ? seeded : await fixedFor(endpoint);
       for (const limit of [1, 7, 29, 30, 31, 5000]) {
         const got = await durationsOf(harness().source, endpoint, { windowHours: 48, limit });
@@ -168,6 +234,15 @@ export function latencySourceConformance(
     it('answers the same window for repeated calls', async () => {
       const endpoint = fresh('repeat');
       await harness().seed(endpoint, [3, 1, 2]);
+      if (harness().histogramOf) {
+        const [x, y] = [
+          await harness().source.fetchWindow(endpoint, WIDE),
+          await harness().source.fetchWindow(endpoint, WIDE),
+        ];
+        assert.ok(x.histogram, 'a seeded endpoint has a histogram');
+        assert.deepEqual(y, x);
+        return;
+      }
       const a = await durationsOf(harness().source, endpoint, WIDE);
       const b = await durationsOf(harness().source, endpoint, WIDE);
       assert.deepEqual(b, a);
@@ -178,6 +253,7 @@ export function latencySourceConformance(
       const b = fresh('apart-b');
       const didSeedA = await harness().seed(a, [11, 12, 13]);
       const didSeedB = await harness().seed(b, [21, 22]);
+      if ((await histogramCase(a, [11, 12, 13])) && (await histogramCase(b, [21, 22]))) return;
       const gotA = await durationsOf(harness().source, a, WIDE);
       const gotB = await durationsOf(harness().source, b, WIDE);
       if (didSeedA && didSeedB) {
@@ -195,6 +271,7 @@ export function latencySourceConformance(
 
     it('answers an empty window for an endpoint without spans (or the fixed data)', async () => {
       const endpoint = fresh('unknown');
+      if (await histogramCase(endpoint, [])) return;
       const got = await durationsOf(harness().source, endpoint, WIDE);
       assertDurations(got, endpoint);
       assertCloseArrays(got, seedable ? [] : await fixedFor(endpoint), endpoint);
@@ -205,6 +282,7 @@ export function latencySourceConformance(
       const names = [`${prefix}/a.b*c`, `${prefix} it's "quoted"`, `${prefix}|x(y)[z]{1}^$+?`];
       for (const [i, endpoint] of names.entries()) {
         const didSeed = await harness().seed(endpoint, [100 + i, 200 + i]);
+        if (await histogramCase(endpoint, [100 + i, 200 + i])) continue;
         const expected = didSeed ? [100 + i, 200 + i] : await fixedFor(endpoint);
         const got = await durationsOf(harness().source, endpoint, WIDE);
         assertDurations(got, endpoint);

@@ -2,6 +2,7 @@
 import { UnknownSourceError } from '../core/errors.ts';
 import { createInfluxSource } from './influxdb.ts';
 import { createOtlpSource } from './otlp.ts';
+import { createPrometheusSource } from './prometheus.ts';
 import { createSeedSampleSource } from './seed-sample.ts';
 import { createSyntheticSource, syntheticOptionsFrom } from './synthetic.ts';
 import type { LatencySource } from './types.ts';
@@ -13,6 +14,7 @@ const factories = new Map<string, SourceFactory>([
   ['influxdb', (o) => createInfluxSource(o)],
   ['synthetic', (o) => createSyntheticSource(syntheticOptionsFrom(o))],
   ['otlp', (o) => createOtlpSource(o)],
+  ['prometheus', (o) => createPrometheusSource(o)],
 ]);
 
 export function registerSource(name: string, factory: SourceFactory): void {

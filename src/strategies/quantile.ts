@@ -4,6 +4,12 @@ import { parseConfig } from '../core/config.ts';
 import { InsufficientDataError } from '../core/errors.ts';
 import { readableCount, readableMs } from '../core/serving.ts';
 import { sortedCopy } from '../core/stats.ts';
+import {
+  histogramQuantile,
+  histogramTotal,
+  isHistogramOnly,
+  topFiniteBoundMs,
+} from './histogram.ts';
 import { upperQuantile, withinReach } from './tail.ts';
 import type { StrategyInput, StrategyResult, TimeoutStrategy } from './types.ts';
 
@@ -23,7 +29,11 @@ export function createQuantileStrategy(options: Partial<QuantileOptions> = {}): 
   return {
     name: 'quantile',
     description: 'the 1 − α order statistic of the window',
+    acceptsHistograms: true,
     compute(input: StrategyInput): StrategyResult {
+      if (input.histogram && isHistogramOnly(input)) {
+        return histogramResult(input.endpoint, input.histogram, input.alpha, opts.minSamples);
+      }
       const n = input.durationsMs.length;
       if (n < opts.minSamples) throw new InsufficientDataError(input.endpoint, n, opts.minSamples);
       // Warm-up: a window of fewer than 1/α values cannot show its 1 − α quantile; the
@@ -67,4 +77,44 @@ export function quantileReason(
     `${label} extrapolated (exponential tail) from ${readableCount(n)} calls, ` +
     `max ${readableMs(maxMs)} = ${readableMs(valueMs)}`
   );
+/** `method` of a quantile interpolated inside a histogram bucket. */
+export const HISTOGRAM_METHOD = 'histogram-interpolation';
+/** `method` of a quantile above the highest finite bucket bound, answered as that bound. */
+export const HISTOGRAM_TOP_BUCKET_METHOD = 'histogram-top-bucket';
+
+/**
+ * The 1 − α quantile of a histogram window. Above the highest finite bound nothing is known but
+ * "more than that bound": the answer is then clamped to it (a lower bound of the true quantile),
+ * flagged in `method` and explained in `reason`, never an invented value.
+ */
+function histogramResult(
+  endpoint: string,
+  h: NonNullable<StrategyInput['histogram']>,
+  alpha: number,
+  minSamples: number,
+): StrategyResult {
+  const total = histogramTotal(h);
+  // Extrapolated counts are not integers; the count of observations is their sum, rounded.
+  const n = Math.round(total);
+  if (n < minSamples) throw new InsufficientDataError(endpoint, n, minSamples);
+  const q = histogramQuantile(h, 1 - alpha);
+  const label = percentileLabel(alpha);
+  if (!q.inTopBucket) {
+    return {
+      timeoutMs: q.valueMs,
+      method: HISTOGRAM_METHOD,
+      reason:
+        `${label} of ${readableCount(n)} calls (histogram buckets, interpolated) = ` +
+        readableMs(q.valueMs),
+    };
+  }
+  const top = topFiniteBoundMs(h);
+  if (!(top > 0)) throw new InsufficientDataError(endpoint, 0, minSamples);
+  return {
+    timeoutMs: top,
+    method: HISTOGRAM_TOP_BUCKET_METHOD,
+    reason:
+      `${label} of ${readableCount(n)} calls lies above the highest bucket bound: answered ` +
+      `that bound, ${readableMs(top)} (a lower bound of the true quantile)`,
+  };
 }

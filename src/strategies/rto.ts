@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
 import { InsufficientDataError } from '../core/errors.ts';
 import { readableCount, readableMs } from '../core/serving.ts';
+import { refuseHistogram } from './histogram.ts';
 import type { StrategyInput, StrategyResult, TimeoutStrategy } from './types.ts';
 
 export const rtoOptionsSchema = z
@@ -53,6 +54,7 @@ export function createRtoStrategy(options: Partial<RtoOptions> = {}): TimeoutStr
     name: 'rto',
     description: `TCP retransmission timeout (RFC 6298): SRTT + ${opts.k}·RTTVAR over the window`,
     compute(input: StrategyInput): StrategyResult {
+      refuseHistogram('rto', input);
       if (input.durationsMs.length === 0) throw new InsufficientDataError(input.endpoint, 0, 1);
       const { srtt, rttvar } = rttEstimates(input.durationsMs, opts);
       const value = srtt + opts.k * rttvar;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
 import { readableCount, readableMs } from '../core/serving.ts';
 import { mean, sampleSd } from '../core/stats.ts';
+import { refuseHistogram } from './histogram.ts';
 import type { StrategyInput, StrategyResult, TimeoutStrategy } from './types.ts';
 
 export const sigmaOptionsSchema = z
@@ -25,6 +26,7 @@ export function createSigmaStrategy(options: Partial<SigmaOptions> = {}): Timeou
     name: 'sigma',
     description: `mean + ${opts.k}·sd of the window (the original's fallback)`,
     compute(input: StrategyInput): StrategyResult {
+      refuseHistogram('sigma', input);
       const n = input.durationsMs.length;
       if (n === 0) {
         // Original: with no spans, mean = sd = 100 ms, so the answer is 100 + 2·100.

@@ -2,6 +2,7 @@
 import { assertEndpointName } from '../core/endpoint-name.ts';
 import { MAX_STRATEGY_REASON_CHARS } from '../core/serving.ts';
 import { sortedCopy, summarize } from '../core/stats.ts';
+import { summarizeHistogram } from '../strategies/histogram.ts';
 import { createStrategy } from '../strategies/registry.ts';
 import { runStrategy } from '../strategies/run.ts';
 import type { ComputeJob, ComputeResult } from '../protocol/worker-api.ts';
@@ -31,6 +32,21 @@ export class Computer {
     return budgets.length > 0 ? Math.max(...budgets) : undefined;
   }
 
+  /**
+   * Why the default strategy cannot compute from this worker's source (it needs durations, the
+   * source gives histograms), for a warning at start; undefined when it can.
+   */
+  get histogramMismatch(): string | undefined {
+    if (this.source.histograms !== true) return undefined;
+    const s = this.strategy(undefined);
+    if (s.acceptsHistograms === true) return undefined;
+    return (
+      `strategy ${s.name} needs individual durations and source ${this.source.name} gives ` +
+      'histograms: jobs that name no other strategy will fail with HISTOGRAM_NOT_SUPPORTED ' +
+      '(use --strategy quantile)'
+    );
+  }
+
   /** Releases what the strategies hold (the seed forecaster's training threads). */
   async close(): Promise<void> {
     const strategies = [...this.strategies.values()];
@@ -55,7 +71,7 @@ export class Computer {
     const endpoint = assertEndpointName(req.endpoint);
     const strategy = this.strategy(req.strategy);
     const alpha = req.alpha ?? this.config.alpha;
-    const { durationsMs, timestampsMs } = await this.source.fetchWindow(endpoint, {
+    const { durationsMs, timestampsMs, histogram } = await this.source.fetchWindow(endpoint, {
       windowHours: this.config.windowHours,
       limit: this.config.windowLimit,
     });
@@ -66,6 +82,8 @@ export class Computer {
       durationsMs,
       sortedMs,
       timestampsMs,
+      // Bucket counts (source prometheus): only strategies that read them are run on them.
+      histogram,
       alpha,
       nowMs: Date.now(),
       previous: req.previous,
@@ -82,7 +100,9 @@ export class Computer {
       ...(result.reason ? { reason: result.reason.slice(0, MAX_STRATEGY_REASON_CHARS) } : {}),
       alpha,
       source: this.source.name,
-      ...summarize(durationsMs, sortedMs),
+      ...(histogram && durationsMs.length === 0
+        ? summarizeHistogram(histogram)
+        : summarize(durationsMs, sortedMs)),
       computeMs: performance.now() - started,
     };
   }

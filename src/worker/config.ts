@@ -128,7 +128,8 @@ export const workerCliOptions: CliOptionTable<WorkerConfigInput> = {
     arg: 'name',
     help: `latency source: ${sourceNames().join('|')}`,
     // Chosen at start from the other options (see worker-command.ts), not a fixed default.
-    defaultText: 'influxdb when an InfluxDB URL is set, else seed-sample',
+    defaultText:
+      'influxdb when an InfluxDB URL is set, else prometheus when a Prometheus URL is, else seed-sample',
   },
   strategy: {
     env: 'JIT_STRATEGY',

@@ -32,6 +32,8 @@ export async function startWorker(
   await app.listen({ host: config.host, port: config.port });
   const url = config.advertiseUrl ?? localUrl(app, config.host);
   app.log.info(`worker listening on ${localUrl(app, config.host)} (advertised as ${url})`);
+  const mismatch = computer.histogramMismatch;
+  if (mismatch) app.log.warn(mismatch);
   let registration: Registration | undefined;
   let legacyListener: { url: string; server: Server | undefined } | undefined;
   if (config.register) {

@@ -1,6 +1,7 @@
 // Strategy `seed`: the original's ConvLSTM forecast of the next duration, trained off the event loop.
 import { readableCount, readableMs } from '../../core/serving.ts';
 import { sampleSd } from '../../core/stats.ts';
+import { refuseHistogram } from '../histogram.ts';
 import { createSigmaStrategy } from '../sigma.ts';
 import type { StrategyInput, StrategyResult, TimeoutStrategy } from '../types.ts';
 import { resolveSeedOptions, type SeedOptions } from './options.ts';
@@ -68,6 +69,7 @@ export function createSeedStrategy(options: Record<string, unknown> = {}): SeedS
     options: opts,
 
     async compute(input: StrategyInput): Promise<StrategyResult> {
+      refuseHistogram('seed', input);
       const started = Date.now();
       const n = input.durationsMs.length;
       if (n === 0) return fallback(input, 'no-data');
