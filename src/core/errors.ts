@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   OTLP_RECEIVER_OFF: 404,
   OTLP_UNDECODABLE: 400,
   INVALID_WINDOW_ENTRY: 400,
+  STORE_NOT_DURABLE: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -378,5 +379,21 @@ export class OtlpDecodeError extends JitError {
 export class InvalidWindowEntryError extends JitError {
   constructor(reason: string) {
     super('INVALID_WINDOW_ENTRY', `invalid span window entry: ${reason}`);
+  }
+}
+
+/**
+ * An admin change was applied by this broker but the shared store (PostgreSQL) did not confirm
+ * it in time: it stays queued and is written when the database answers; other brokers may not
+ * serve it until then.
+ */
+export class StoreNotDurableError extends JitError {
+  constructor(store: string, waitedMs: number) {
+    super(
+      'STORE_NOT_DURABLE',
+      `the change is applied here but the store ${store} did not confirm it within ${waitedMs} ms; ` +
+        'it is written when the database answers again',
+      { store, waitedMs },
+    );
   }
 }
