@@ -51,8 +51,7 @@ export class Cluster {
     deps.store.fence = null;
     deps.store.onFenced = (refused) => {
       if (this.token === undefined) return;
-      deps.log.warn({ refused }, 'writes refused: another broker holds the leader lease');
-      this.lose();
+      this.lose({ refused }, 'writes refused: another broker holds the leader lease');
     };
     deps.store.onWorkersChanged = () => void this.syncWorkers();
   }
@@ -79,7 +78,7 @@ export class Cluster {
   private async tick(): Promise<void> {
     if (this.ticking || this.stopped) return;
     this.ticking = true;
-    const { store, leaseMs, log } = this.deps;
+    const { store, leaseMs } = this.deps;
     const sentAt = performance.now();
     try {
       // The database's clock decides expiry: brokers' clocks may disagree.
@@ -96,8 +95,7 @@ export class Cluster {
       const token = r.rows[0]?.token;
       if (token === undefined) {
         if (this.token !== undefined) {
-          log.warn({ token: this.token }, 'leader lease lost to another broker; cycles stop here');
-          this.lose();
+          this.lose({ token: this.token }, 'leader lease lost to another broker');
         }
         return;
       }
@@ -113,8 +111,7 @@ export class Cluster {
       // Without a renewal the lease runs out on the database's clock: stop before it does, so
       // two brokers never run cycles at once.
       if (this.token !== undefined && performance.now() - this.renewedAt > leaseMs * 0.9) {
-        log.warn('leader lease not renewed in time; cycles stop here');
-        this.lose();
+        this.lose({}, 'leader lease not renewed in time');
       }
     } finally {
       this.ticking = false;
@@ -131,8 +128,9 @@ export class Cluster {
     cycles.start();
   }
 
-  private lose(): void {
+  private lose(details: Record<string, unknown>, why: string): void {
     const { store, cycles, log } = this.deps;
+    log.warn({ ...details, token: this.token }, `${why}; cycles stop here`);
     this.token = undefined;
     store.fence = null;
     void cycles.stop().then(async () => {

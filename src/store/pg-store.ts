@@ -66,6 +66,7 @@ interface EndpointRow {
 
 interface HistoryRow {
   id: string;
+  tx: string;
   endpoint: string;
   at_ms: number;
   ok: boolean;
@@ -114,7 +115,7 @@ function pointOf(r: HistoryRow): HistoryPoint {
 const ENDPOINT_COLUMNS =
   'name, origin, options, stored_ms, status, computed_at_ms, attempted_at_ms, last, last_error, deleted';
 const HISTORY_COLUMNS =
-  'id::text AS id, endpoint, at_ms, ok, computed_ms, stored_ms, served_ms, strategy, samples, percentiles, error';
+  'id::text AS id, tx::text AS tx, endpoint, at_ms, ok, computed_ms, stored_ms, served_ms, strategy, samples, percentiles, error';
 
 const ignore = (): void => undefined;
 
@@ -124,7 +125,8 @@ function transient(err: unknown): boolean {
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true; // socket, timeout…
   // Connection, resources, operator intervention (shutdown), serialization and deadlock,
   // statement timeout and lock timeout (57014, 55P03).
-  return /^(08|53|57|40|55P03)/.test(code);
+  // 25P03: the server ended a transaction left idle too long (this process was paused).
+  return /^(08|53|57|40|55P03|25P03)/.test(code);
 }
 
 function describeOp(op: Op | undefined): string {
@@ -569,14 +571,14 @@ export class PgStore extends MemoryStore {
               `SELECT ${HISTORY_COLUMNS} FROM (
                  SELECT *, row_number() OVER (PARTITION BY endpoint ORDER BY at_ms DESC, id DESC) AS n
                  FROM jit_history WHERE at_ms >= $1) h
-               WHERE n <= $2 ORDER BY id`,
+               WHERE n <= $2 ORDER BY at_ms, id`,
               [this.now() - this.retentionMs, this.viewPoints],
             )
           ).rows
         : (
             await client.query<HistoryRow>(
               `SELECT ${HISTORY_COLUMNS} FROM jit_history
-               WHERE tx >= $1::bigint AND writer <> $2 ORDER BY id`,
+               WHERE tx >= $1::bigint AND writer <> $2 ORDER BY at_ms, id`,
               [since, this.writerId],
             )
           ).rows;
@@ -588,12 +590,12 @@ export class PgStore extends MemoryStore {
     } finally {
       client.release(broken);
     }
-    if (full) this.replaceView(rows, points);
+    if (full) this.replaceView(rows, points, BigInt(xmin));
     else this.mergeView(rows, points);
     this.sinceTx = xmin;
   }
 
-  private replaceView(rows: EndpointRow[], points: HistoryRow[]): void {
+  private replaceView(rows: EndpointRow[], points: HistoryRow[], xmin: bigint): void {
     const keep = new Set(rows.map((r) => r.name));
     for (const name of [...this.records.keys()]) {
       if (!keep.has(name)) this.records.delete(name);
@@ -601,7 +603,8 @@ export class PgStore extends MemoryStore {
     }
     this.anyValue = false;
     for (const row of rows) this.applyRow(row, true);
-    this.seenPoints = new Set();
+    // Points of transactions from xmin on are read again by the next re-read: not twice.
+    this.seenPoints = new Set(points.filter((p) => BigInt(p.tx) >= xmin).map((p) => p.id));
     for (const p of points) this.applyPoint(p);
   }
 
@@ -615,7 +618,7 @@ export class PgStore extends MemoryStore {
     const seen = new Set<string>();
     for (const p of points) {
       seen.add(p.id);
-      if (this.seenPoints.has(p.id) || this.pending.has(p.endpoint)) continue;
+      if (this.seenPoints.has(p.id)) continue;
       this.applyPoint(p);
     }
     this.seenPoints = seen;
