@@ -18,12 +18,12 @@ const pg = await startPostgres();
 const url = await pg.createDatabase('failover');
 const said = (p: JitProcess, msg: string) =>
   jsonLines(p.stdout()).filter((l) => typeof l.msg === 'string' && l.msg.includes(msg)).length;
-const start = () =>
+const start = (port = '0') =>
   spawnJit(
     [
       'broker',
       '--port',
-      '0',
+      port,
       '--store',
       url,
       '--endpoints',
@@ -77,9 +77,9 @@ try {
     const took = Date.now() - killedAt;
     results.push(took);
     process.stderr.write(`kill ${k + 1}: next value written ${took} ms after the kill\n`);
-    // The killed broker comes back (a fresh process on the same store). A worker whose broker
-    // was killed keeps heartbeating the dead address; the others still know it by the store.
-    brokers[brokers.indexOf(leader)] = await start();
+    // The killed broker comes back on its port (a fresh process on the same store), so the
+    // worker's heartbeats to it reach a broker again.
+    brokers[brokers.indexOf(leader)] = await start(new URL(leader.url).port);
   }
 } finally {
   await killAll();

@@ -1,6 +1,6 @@
 // PostgreSQL store benchmark: cycle time per 1000 endpoints, broker RSS, rows and bytes per
 // computation in PostgreSQL, and read throughput of a PG-backed against a SQLite-backed broker.
-// Brokers and workers run in this process (workers on the synthetic source); PostgreSQL is a
+// The broker runs in this process, two workers (synthetic source) as processes; PostgreSQL is a
 // throw-away cluster (test/helpers/postgres.ts).
 // Usage: node --import tsx benchmarks/postgres/run.ts [--sizes 1000,10000] [--cycles 2] [--seconds 5]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,9 +10,8 @@ import autocannon from 'autocannon';
 import { brokerConfig } from '../../src/broker/config.ts';
 import { startBroker, type RunningBroker } from '../../src/broker/run.ts';
 import type { PgStore } from '../../src/store/pg-store.ts';
-import { workerConfig } from '../../src/worker/config.ts';
-import { startWorker } from '../../src/worker/run.ts';
 import { startPostgres } from '../../test/helpers/postgres.ts';
+import { spawnJit } from '../../test/helpers/processes.ts';
 import { numberOption } from '../lib/cli.ts';
 
 const rest = process.argv.slice(2);
@@ -25,7 +24,9 @@ const dir = mkdtempSync(join(tmpdir(), 'jit-pg-bench-'));
 const rssMb = () => Math.round(process.memoryUsage().rss / 1048576);
 
 const pg = await startPostgres();
-const out: string[] = [`cpus: ${cpus().length} × ${cpus()[0]?.model ?? '?'}`];
+/** Printed as soon as measured (a long run may be stopped). */
+const out = { push: (line: string) => console.log(line) };
+out.push(`cpus: ${cpus().length} × ${cpus()[0]?.model ?? '?'}`);
 try {
   for (const n of sizes) {
     const url = await pg.createDatabase(`b${n}`);
@@ -46,17 +47,24 @@ try {
       }),
       { logger: false },
     );
+    // Workers in their own processes: the broker's RSS and event loop are its own.
     const workers = await Promise.all(
       [0, 1].map(() =>
-        startWorker(
-          workerConfig({
-            port: 0,
-            brokerUrl: broker.url,
-            source: 'synthetic',
-            heartbeatMs: 5000,
-            maxBatch: 64,
-          }),
-          { logger: false },
+        spawnJit(
+          [
+            'worker',
+            '--port',
+            '0',
+            '--broker',
+            broker.url,
+            '--source',
+            'synthetic',
+            '--heartbeat-ms',
+            '5000',
+            '--max-batch',
+            '64',
+          ],
+          { listenDeadlineMs: 60_000 },
         ),
       ),
     );
@@ -96,11 +104,11 @@ try {
     out.push(
       `${n} endpoints: cycle ${times.map((t) => (t / 1000).toFixed(1)).join(', ')} s ` +
         `(${perCycle} ms per 1000); until durable ${perDurable} ms per 1000; ` +
-        `RSS ${rssMb()} MB (this process: broker + 2 workers); ` +
+        `broker RSS ${rssMb()} MB; ` +
         `history ${histRows} rows, ${(Number(rows?.hist_bytes) / histRows).toFixed(0)} bytes per computation ` +
         `(table + indexes); endpoints table ${(Number(rows?.ep_bytes) / n).toFixed(0)} bytes per endpoint`,
     );
-    for (const w of workers) await w.close();
+    for (const w of workers) await w.kill();
     await broker.close();
   }
 
@@ -155,4 +163,3 @@ try {
   await pg.stop();
   rmSync(dir, { recursive: true, force: true });
 }
-console.log(out.join('\n'));

@@ -81,15 +81,27 @@ export class Cluster {
     const { store, leaseMs } = this.deps;
     const sentAt = performance.now();
     try {
-      // The database's clock decides expiry: brokers' clocks may disagree.
-      const r = await store.query<{ token: string }>(
-        `UPDATE jit_leader SET holder = $1,
-           token = CASE WHEN holder = $1 AND token = $2::bigint THEN token ELSE token + 1 END,
-           expires_at = clock_timestamp() + $3 * interval '1 millisecond'
-         WHERE id = 1 AND ((holder = $1 AND token = $2::bigint) OR expires_at < clock_timestamp())
-         RETURNING token::text AS token`,
-        [store.writerId, this.token ?? '-1', leaseMs],
-      );
+      // The database's clock decides expiry: brokers' clocks may disagree. The holder renews
+      // with a plain UPDATE (a FOR NO KEY UPDATE row lock), which does not wait for its own
+      // write transactions (they hold FOR KEY SHARE). Taking the lease locks the row FOR UPDATE
+      // first, which waits for every write transaction in flight: after it, writes with the
+      // old token are refused (see PgStore.writeBatch).
+      const r =
+        this.token !== undefined
+          ? await store.query<{ token: string }>(
+              `UPDATE jit_leader SET expires_at = clock_timestamp() + $3 * interval '1 millisecond'
+               WHERE id = 1 AND holder = $1 AND token = $2::bigint
+               RETURNING token::text AS token`,
+              [store.writerId, this.token, leaseMs],
+            )
+          : await store.query<{ token: string }>(
+              `UPDATE jit_leader l SET holder = $1, token = l.token + 1,
+                 expires_at = clock_timestamp() + $2 * interval '1 millisecond'
+               FROM (SELECT id FROM jit_leader WHERE id = 1 FOR UPDATE) s
+               WHERE l.id = s.id AND l.expires_at < clock_timestamp()
+               RETURNING l.token::text AS token`,
+              [store.writerId, leaseMs],
+            );
       store.reachable(true);
       if (this.stopped) return;
       const token = r.rows[0]?.token;

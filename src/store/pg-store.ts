@@ -409,10 +409,11 @@ export class PgStore extends MemoryStore {
       await client.query('BEGIN');
       let fenceOk = true;
       if (this.fence !== undefined && batch.some((op) => op.fenced)) {
-        // FOR SHARE: a broker taking the lease waits until this transaction ends, and one that
-        // took it before makes this read see its new token (READ COMMITTED re-reads locked rows).
+        // FOR KEY SHARE: a broker taking the lease (FOR UPDATE) waits until this transaction
+        // ends, and one that took it before makes this read see its new token (READ COMMITTED
+        // re-reads locked rows). The holder's renewals (FOR NO KEY UPDATE) do not wait for it.
         const r = await client.query<{ token: string }>(
-          'SELECT token::text AS token FROM jit_leader WHERE id = 1 FOR SHARE',
+          'SELECT token::text AS token FROM jit_leader WHERE id = 1 FOR KEY SHARE',
         );
         fenceOk = this.fence !== null && r.rows[0]?.token === this.fence;
       }
