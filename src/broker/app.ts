@@ -4,10 +4,13 @@ import { createServer, type ServerOptions } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type DestinationStream } from 'pino';
 import { installErrorHandlers } from '../core/http-errors.ts';
+import { StoreNotDurableError } from '../core/errors.ts';
+import { isPostgresUrl, PgStore } from '../store/pg-store.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import type { TimeoutStore } from '../store/types.ts';
 import { installAuth } from './auth.ts';
 import type { BrokerConfig } from './config.ts';
+import { Cluster } from './cluster.ts';
 import { CycleRunner } from './cycle.ts';
 import { HotRouteHooks, hotReads } from './hot-reads.ts';
 import { installDashboard } from '../dashboard/plugin.ts';
@@ -17,7 +20,7 @@ import { buildDiscovery, buildOtlp, buildOtlpWindows, type BrokerOtlp } from './
 import type { Discovery } from './discovery.ts';
 import { originalRoutes } from './routes-original.ts';
 import { v1Routes } from './routes-v1.ts';
-import { endpointViewCache } from './serve.ts';
+import { endpointViewCache, JSON_TYPE } from './serve.ts';
 import { WorkerRegistry } from './worker-registry.ts';
 
 /** How often discovered endpoints without recent spans or reports are looked for (ms). */
@@ -57,6 +60,8 @@ export interface Broker {
   otlp: BrokerOtlp | undefined;
   /** Admits discovered endpoints (OTLP spans, workers' reports) and sweeps those gone. */
   discovery: Discovery;
+  /** The leader lease and shared workers, with a postgres:// store; undefined otherwise. */
+  cluster: Cluster | undefined;
 }
 
 /** pino options as Fastify's `logger` takes them (`stream` included), or true/false. */
@@ -76,9 +81,13 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
   // logged through the broker's own logger.
   const log = brokerLogger(deps.logger);
   const ownStore = deps.store === undefined;
+  const retentionMs = config.historyRetentionHours * 3_600_000;
   const store =
     deps.store ??
-    new SqliteStore({ path: config.store, retentionMs: config.historyRetentionHours * 3_600_000 });
+    (isPostgresUrl(config.store)
+      ? new PgStore({ url: config.store, retentionMs, log })
+      : new SqliteStore({ path: config.store, retentionMs }));
+  const pgStore = store instanceof PgStore ? store : undefined;
   const metrics = new BrokerMetrics(config);
   const viewJson = endpointViewCache(config);
   // Endpoint names go up to 512 characters, percent-encoded up to 3 × that in a path parameter.
@@ -131,6 +140,7 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     defaultConcurrency: config.concurrency,
     maxWorkers: config.maxWorkers,
     onEvict: (w, reason) => log.warn({ workerId: w.id, url: w.url, reason }, 'worker evicted'),
+    ...(pgStore ? { onChange: (event, w) => cluster?.workerChanged(event, w) } : {}),
   });
   // Built with the broker (the windows route reads them); the receiver listens in startBroker.
   const windows = buildOtlpWindows(config);
@@ -144,6 +154,39 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     registry,
     log,
   });
+  const cluster: Cluster | undefined = pgStore
+    ? new Cluster({ store: pgStore, cycles, registry, log, leaseMs: config.leaderLeaseMs })
+    : undefined;
+  if (pgStore) {
+    // With a shared store, an admin change is answered once it is durable (another broker
+    // may serve it next): the answer waits for the write, 503 when PostgreSQL does not take it.
+    app.addHook('onRoute', (route) => {
+      if ((route.config as { auth?: string } | undefined)?.auth !== 'admin') return;
+      const waitDurable = async (
+        _req: unknown,
+        reply: { code(n: number): unknown; type(t: string): unknown; statusCode: number },
+        payload: unknown,
+      ) => {
+        if (reply.statusCode >= 400) return payload;
+        let timer: NodeJS.Timeout | undefined;
+        const durable = await Promise.race([
+          pgStore.flush().then(() => true),
+          new Promise<boolean>((r) => (timer = setTimeout(() => r(false), config.leaderLeaseMs))),
+        ]);
+        clearTimeout(timer);
+        if (durable) return payload;
+        const err = new StoreNotDurableError(pgStore.label, config.leaderLeaseMs);
+        reply.code(err.statusCode);
+        reply.type(JSON_TYPE);
+        return JSON.stringify(err.toJSON());
+      };
+      const existing = route.onSend;
+      route.onSend = [
+        ...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]),
+        waitDurable,
+      ];
+    });
+  }
 
   // Plugins that act on routes load first; the routes are registered after them, in one scope.
   installBrokerOpenApi(app);
@@ -167,19 +210,24 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     return Promise.resolve();
   });
 
-  app.addHook('onReady', () => {
+  app.addHook('onReady', async () => {
+    // The shared store's view is loaded before anything is served or computed from it.
+    await pgStore?.open();
     if (hot !== undefined) {
       hotReason = hotHooks.check(app);
       if (hotReason === undefined) hot.start();
       else log.warn({ reason: hotReason }, 'hot reads answered through Fastify');
     }
-    cycles.start();
+    if (cluster) {
+      // Every broker serves the shared view at once; the cycles run where the lease is.
+      cycles.listLoaded = true;
+      await cluster.start();
+    } else cycles.start();
     // Discovered endpoints that went away (no spans, no reports) leave the list.
     sweepTimer = setInterval(() => {
       discovery.sweep().catch((err: unknown) => log.error({ err }, 'discovery sweep failed'));
     }, DISCOVERY_SWEEP_EVERY_MS);
     sweepTimer.unref();
-    return Promise.resolve();
   });
   // Requests that arrive while closing go to Fastify, which answers them 503.
   app.addHook('preClose', () => {
@@ -188,10 +236,14 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
   });
   app.addHook('onClose', async () => {
     if (sweepTimer) clearInterval(sweepTimer);
+    await cluster?.stop();
     await cycles.stop();
     // Exports in flight finish (their spans are durable) before the windows close.
     await otlp?.close();
-    if (ownStore) store.close();
+    if (ownStore) {
+      if (pgStore) await pgStore.shutdown();
+      else store.close();
+    }
   });
   const hotReadsStatus: HotReadsStatus = {
     get active() {
@@ -214,5 +266,6 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
     hotReads: hotReadsStatus,
     otlp,
     discovery,
+    cluster,
   };
 }

@@ -100,10 +100,17 @@ export const brokerConfigSchema = z
     /** Most endpoints (file and API together). Default 100000. */
     maxEndpoints: z.number().int().positive().default(100_000),
     /**
-     * SQLite file holding values, history and API-added endpoints, or ":memory:". Default
+     * SQLite file holding values, history and API-added endpoints, ":memory:", or a
+     * postgres://user@host:port/db URL shared by several brokers (the scheme selects it). Default
      * ":memory:" here; the `jit broker` command defaults to jit-data/broker.db.
      */
     store: z.string().min(1).default(':memory:'),
+    /**
+     * With a postgres:// store, brokers sharing it elect one leader to run the cycles; a leader
+     * that stops renewing its lease for this long is replaced (within two of these). Default
+     * 10000 (ms).
+     */
+    leaderLeaseMs: z.number().int().min(300).default(10_000),
     /** History older than this is deleted. Default 168 (h, one week). */
     historyRetentionHours: z.number().positive().default(168),
     /** Token workers must present to register, heartbeat and unregister. Default none (open). */
@@ -298,11 +305,16 @@ export const brokerCliOptions: CliOptionTable<BrokerConfigInput> = {
   },
   store: {
     env: 'JIT_STORE',
-    arg: 'path',
-    help: 'SQLite file for values, history and API-added endpoints (":memory:" for none)',
+    arg: 'path|url',
+    help: 'SQLite file for values, history and API-added endpoints (":memory:" for none), or a postgres:// URL several brokers share',
     // The library keeps its store in memory (no stray files from programs and tests); the
     // command users run keeps its values in a file (docs/decisions.md).
     cliDefault: 'jit-data/broker.db',
+  },
+  leaderLeaseMs: {
+    env: 'JIT_LEADER_LEASE_MS',
+    unit: 'ms',
+    help: 'with a postgres:// store: a leader that does not renew its lease for this long is replaced',
   },
   historyRetentionHours: {
     env: 'JIT_HISTORY_RETENTION_HOURS',

@@ -9,6 +9,7 @@ import { Ingest } from '../otlp/ingest.ts';
 import { compileNaming, namingAttributeKeys } from '../otlp/naming.ts';
 import { OtlpReceiver, type OtlpReceiverOptions } from '../otlp/receiver.ts';
 import type { SpanWindows } from '../store/span-window-types.ts';
+import { isPostgresUrl } from '../store/pg-store.ts';
 import { MemorySpanWindows } from '../store/span-windows-memory.ts';
 import { SqliteSpanWindows } from '../store/span-windows-sqlite.ts';
 import type { TimeoutStore } from '../store/types.ts';
@@ -20,7 +21,9 @@ import type { BrokerConfig } from './config.ts';
  * one folder keep apart; `:memory:` keeps the windows in memory too.
  */
 export function windowsPathFor(store: string): string {
-  if (store === ':memory:') return ':memory:';
+  // With a PostgreSQL store each broker keeps the windows of the spans it received in memory
+  // (not shared between brokers: docs/decisions.md, "Many brokers on PostgreSQL").
+  if (store === ':memory:' || isPostgresUrl(store)) return ':memory:';
   return join(dirname(store), `${basename(store, extname(store))}-windows.db`);
 }
 

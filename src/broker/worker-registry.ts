@@ -34,6 +34,14 @@ export interface RegistryOptions {
   maxWorkers: number;
   now?: () => number;
   onEvict?: (worker: WorkerRecord, reason: string) => void;
+  /**
+   * A registration, heartbeat, unregistration or eviction made here (not a lease running out,
+   * which every broker sees by itself): the shared store passes them to the other brokers.
+   */
+  onChange?: (
+    event: 'register' | 'heartbeat' | 'unregister' | 'evict',
+    worker: WorkerRecord,
+  ) => void;
 }
 
 /** Normalises a worker URL: http(s) only, no credentials, query or fragment; no trailing slash. */
@@ -81,6 +89,7 @@ export class WorkerRegistry {
         w.maxJobMs = maxJobMs;
         w.maxBatch = maxBatch ?? 1;
         w.leaseMs = protocol === 'legacy' ? this.opts.legacyLeaseMs : this.opts.leaseMs;
+        this.opts.onChange?.('register', w);
         return w;
       }
     }
@@ -102,6 +111,7 @@ export class WorkerRegistry {
       inFlight: 0,
     };
     this.workers.set(rec.id, rec);
+    this.opts.onChange?.('register', rec);
     return rec;
   }
 
@@ -109,33 +119,71 @@ export class WorkerRegistry {
     const w = this.workers.get(id);
     if (!w) throw new UnknownWorkerError(id);
     w.lastHeartbeatAt = this.now();
+    this.opts.onChange?.('heartbeat', w);
     return w;
   }
 
   unregister(id: string): void {
-    if (!this.workers.delete(id)) throw new UnknownWorkerError(id);
+    const w = this.workers.get(id);
+    if (!w || !this.workers.delete(id)) throw new UnknownWorkerError(id);
+    this.opts.onChange?.('unregister', w);
+  }
+
+  /**
+   * Takes in a worker another broker registered (from the shared store): same id everywhere, so
+   * its heartbeats may reach any broker. A worker known here under the same URL is replaced; one
+   * known under the same id keeps its counters and the later of the two heartbeats.
+   */
+  adopt(w: Omit<WorkerRecord, 'jobsDone' | 'jobsFailed' | 'inFlight'>): WorkerRecord {
+    const mine = this.workers.get(w.id);
+    if (mine) {
+      Object.assign(mine, {
+        ...w,
+        lastHeartbeatAt: Math.max(mine.lastHeartbeatAt, w.lastHeartbeatAt),
+      });
+      return mine;
+    }
+    for (const other of this.workers.values()) {
+      if (other.url === w.url) this.workers.delete(other.id);
+    }
+    const rec: WorkerRecord = { ...w, jobsDone: 0, jobsFailed: 0, inFlight: 0 };
+    this.workers.set(rec.id, rec);
+    return rec;
+  }
+
+  /** Drops a worker another broker unregistered or evicted, unless it was heard from since. */
+  forget(id: string, asOf: number): void {
+    const w = this.workers.get(id);
+    if (w && w.lastHeartbeatAt <= asOf) this.workers.delete(id);
   }
 
   /** Removes the worker with this URL, if any; answers whether one was removed. */
   unregisterUrl(url: string): boolean {
     const normalized = normalizeWorkerUrl(url);
     for (const w of this.workers.values()) {
-      if (w.url === normalized) return this.workers.delete(w.id);
+      if (w.url === normalized) {
+        this.workers.delete(w.id);
+        this.opts.onChange?.('unregister', w);
+        return true;
+      }
     }
     return false;
   }
 
   evict(id: string, reason: string): void {
     const w = this.workers.get(id);
-    if (w && this.workers.delete(id)) this.opts.onEvict?.(w, reason);
+    if (w && this.workers.delete(id)) {
+      this.opts.onEvict?.(w, reason);
+      this.opts.onChange?.('evict', w);
+    }
   }
 
   /** Evicts every worker whose lease ran out. */
   sweep(): void {
     const t = this.now();
     for (const w of [...this.workers.values()]) {
-      if (t - w.lastHeartbeatAt > w.leaseMs)
-        this.evict(w.id, `no heartbeat for ${t - w.lastHeartbeatAt} ms`);
+      if (t - w.lastHeartbeatAt > w.leaseMs && this.workers.delete(w.id))
+        this.opts.onEvict?.(w, `no heartbeat for ${t - w.lastHeartbeatAt} ms`);
     }
   }
 

@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   BROKER_READ_FAILED: 502,
   HISTOGRAM_NOT_SUPPORTED: 422,
   SOURCE_METRIC_NOT_FOUND: 503,
+  STORE_NOT_DURABLE: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -391,6 +392,10 @@ export class InvalidWindowEntryError extends JitError {
 export class BrokerReadError extends JitError {
   constructor(url: string, reason: string) {
     super('BROKER_READ_FAILED', `cannot read ${url}: ${reason}`, { url });
+  }
+}
+
+/**
  * A strategy that needs individual durations was given a window of bucket counts only (a
  * histogram, from source prometheus): 422, and nothing is computed rather than a wrong value.
  */
@@ -416,6 +421,22 @@ export class SourceMetricNotFoundError extends JitError {
       `latency source ${source} has no series ${selector} in the last 48 h ` +
         '(run `jit source check` to see what it has)',
       { source, selector },
+    );
+  }
+}
+
+/**
+ * An admin change was applied by this broker but the shared store (PostgreSQL) did not confirm
+ * it in time: it stays queued and is written when the database answers; other brokers may not
+ * serve it until then.
+ */
+export class StoreNotDurableError extends JitError {
+  constructor(store: string, waitedMs: number) {
+    super(
+      'STORE_NOT_DURABLE',
+      `the change is applied here but the store ${store} did not confirm it within ${waitedMs} ms; ` +
+        'it is written when the database answers again',
+      { store, waitedMs },
     );
   }
 }

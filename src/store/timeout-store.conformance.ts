@@ -1,4 +1,4 @@
-// Shared conformance suite every TimeoutStore must pass (run for the memory and SQLite stores).
+// Shared conformance suite every TimeoutStore must pass (run for the memory, SQLite and PostgreSQL stores).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { staleReason } from '../core/serving.ts';
@@ -22,16 +22,32 @@ export function info(computedMs: number, extra: Partial<ComputationInfo> = {}): 
   };
 }
 
+/**
+ * `make` answers a new, empty store (a promise for stores that open asynchronously).
+ * `reopen`, for stores that persist, answers a second store on the same data once the first
+ * one's writes are durable: the suite checks it holds exactly what the first one serves.
+ */
 export function timeoutStoreConformance(
   name: string,
-  make: (now: () => number) => TimeoutStore,
+  make: (now: () => number) => TimeoutStore | Promise<TimeoutStore>,
+  reopen?: (s: TimeoutStore, now: () => number) => Promise<TimeoutStore>,
 ): void {
+  const sameData = async (s: TimeoutStore, now: () => number) => {
+    if (!reopen) return;
+    const r = await reopen(s, now);
+    const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : 1);
+    assert.deepEqual(r.list().sort(byName), s.list().sort(byName));
+    for (const rec of s.list()) assert.deepEqual(r.history(rec.name), s.history(rec.name));
+    // "Ever computed" is kept as the stored values show it (a dropped endpoint's is forgotten).
+    if (s.list().some((rec) => rec.storedMs !== undefined)) assert.equal(r.hasAnyValue(), true);
+    r.close();
+  };
   describe(`TimeoutStore conformance: ${name}`, () => {
     const at = (ms: number) => new Date(1_800_000_000_000 + ms);
     const clock = () => 1_800_000_000_000 + 10_000;
 
-    it('never changes a record it handed out: every change makes a new one', () => {
-      const s = make(clock);
+    it('never changes a record it handed out: every change makes a new one', async () => {
+      const s = await make(clock);
       s.syncEndpoints([{ name: 'a', options: {} }]);
       const first = s.get('a');
       const firstCopy = structuredClone(first);
@@ -51,8 +67,8 @@ export function timeoutStoreConformance(
       assert.equal(s.list()[0], s.get('a'));
     });
 
-    it('starts endpoints from the list as never, with their options', () => {
-      const s = make(clock);
+    it('starts endpoints from the list as never, with their options', async () => {
+      const s = await make(clock);
       s.syncEndpoints([
         { name: 'a', options: {} },
         { name: 'b', options: { alpha: 0.01, maxMs: 500 } },
@@ -69,8 +85,8 @@ export function timeoutStoreConformance(
       s.close();
     });
 
-    it('records successes and failures: value kept, status fresh → stale, history in order', () => {
-      const s = make(clock);
+    it('records successes and failures: value kept, status fresh → stale, history in order', async () => {
+      const s = await make(clock);
       s.syncEndpoints([{ name: 'a', options: {} }]);
       s.recordSuccess('a', 40, info(40), at(1));
       s.recordFailure('a', 'worker answered HTTP 500', at(2));
@@ -95,11 +111,12 @@ export function timeoutStoreConformance(
       );
       assert.deepEqual(s.history('a', { sinceMs: at(2).getTime() }).length, 2);
       assert.equal(s.get('a')?.status, 'fresh');
+      await sameData(s, clock);
       s.close();
     });
 
-    it('keeps the reason with the value and in every history point; a failure keeps the previous one, marked stale', () => {
-      const s = make(clock);
+    it('keeps the reason with the value and in every history point; a failure keeps the previous one, marked stale', async () => {
+      const s = await make(clock);
       s.syncEndpoints([{ name: 'a', options: {} }]);
       s.recordFailure('a', 'no worker', at(1));
       const first = 'p99.9 of 3 420 calls = 4.9 s, +10 % margin = 5.4 s';
@@ -114,11 +131,12 @@ export function timeoutStoreConformance(
         [null, first, staleReason(first), second, null],
       );
       assert.equal(s.get('a')?.last?.reason, undefined);
+      await sameData(s, clock);
       s.close();
     });
 
-    it('a failure before any success leaves the endpoint never computed', () => {
-      const s = make(clock);
+    it('a failure before any success leaves the endpoint never computed', async () => {
+      const s = await make(clock);
       s.syncEndpoints([{ name: 'a', options: {} }]);
       s.recordFailure('a', 'boom', at(1));
       assert.equal(s.get('a')?.status, 'never');
@@ -127,8 +145,8 @@ export function timeoutStoreConformance(
       s.close();
     });
 
-    it('drops file endpoints no longer listed, keeps API ones, ignores unknown names', () => {
-      const s = make(clock);
+    it('drops file endpoints no longer listed, keeps API ones, ignores unknown names', async () => {
+      const s = await make(clock);
       s.syncEndpoints([
         { name: 'a', options: {} },
         { name: 'b', options: {} },
@@ -150,11 +168,12 @@ export function timeoutStoreConformance(
       assert.equal(s.removeEndpoint('api'), true);
       assert.equal(s.removeEndpoint('api'), false);
       assert.equal(s.size, 1);
+      await sameData(s, clock);
       s.close();
     });
 
-    it('an API endpoint keeps its settings when the file lists the same name', () => {
-      const s = make(clock);
+    it('an API endpoint keeps its settings when the file lists the same name', async () => {
+      const s = await make(clock);
       s.upsertEndpoint({ name: 'x', options: { maxMs: 100 } });
       s.syncEndpoints([{ name: 'x', options: { maxMs: 999 } }]);
       assert.deepEqual(s.get('x')?.options, { maxMs: 100 });
@@ -162,8 +181,8 @@ export function timeoutStoreConformance(
       s.close();
     });
 
-    it('keeps discovered (otlp) endpoints through file syncs; the file takes one over when it lists it', () => {
-      const s = make(clock);
+    it('keeps discovered (otlp) endpoints through file syncs; the file takes one over when it lists it', async () => {
+      const s = await make(clock);
       s.syncEndpoints([{ name: 'f', options: {} }]);
       assert.deepEqual(s.addDiscovered(['d1', 'f', 'd2', 'd1']), ['d1', 'd2']);
       assert.equal(s.get('d1')?.origin, 'otlp');
@@ -185,12 +204,34 @@ export function timeoutStoreConformance(
       assert.deepEqual(s.get('d2')?.options, { alpha: 0.01 });
       assert.deepEqual(s.addDiscovered(['d2']), []);
       assert.equal(s.get('d2')?.origin, 'file');
+      await sameData(s, clock);
       s.close();
     });
 
-    it('forgets history past the retention', () => {
+    it('stores and serves hostile names and options verbatim', async () => {
+      const s = await make(clock);
+      const names = [
+        "a'; DROP TABLE jit_endpoints; --",
+        'b" OR 1=1 --',
+        '$1 \\ %s %% ?',
+        'ünïcødé 🚀 名前',
+        '/path?x=1&y=2#frag',
+      ];
+      for (const [i, name] of names.entries()) {
+        s.upsertEndpoint({ name, options: { maxMs: 100 + i } });
+        s.recordSuccess(name, 10 + i, info(10 + i), at(i + 1));
+      }
+      assert.deepEqual(
+        names.map((n) => [s.get(n)?.name, s.get(n)?.storedMs, s.get(n)?.options.maxMs]),
+        names.map((n, i) => [n, 10 + i, 100 + i]),
+      );
+      await sameData(s, clock);
+      s.close();
+    });
+
+    it('forgets history past the retention', async () => {
       let now = 1_800_000_000_000;
-      const s = make(() => now);
+      const s = await make(() => now);
       s.syncEndpoints([{ name: 'a', options: {} }]);
       s.recordSuccess('a', 10, info(10), new Date(now));
       now += 8 * 86_400_000; // 8 days later, past the default 7-day retention

@@ -128,8 +128,9 @@ function listeningUrl(stdout: string): string | undefined {
  */
 export async function spawnJit(
   args: string[],
-  opts: { env?: Record<string, string> } = {},
+  opts: { env?: Record<string, string>; listenDeadlineMs?: number } = {},
 ): Promise<JitProcess> {
+  const listenDeadlineMs = opts.listenDeadlineMs ?? LISTEN_DEADLINE_MS;
   const { proc, exited, stdout, stderr } = start(args, opts.env);
   const logs = () => stdout() + stderr();
   const url = await new Promise<string>((resolve, reject) => {

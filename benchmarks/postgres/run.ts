@@ -1,0 +1,165 @@
+// PostgreSQL store benchmark: cycle time per 1000 endpoints, broker RSS, rows and bytes per
+// computation in PostgreSQL, and read throughput of a PG-backed against a SQLite-backed broker.
+// The broker runs in this process, two workers (synthetic source) as processes; PostgreSQL is a
+// throw-away cluster (test/helpers/postgres.ts).
+// Usage: node --import tsx benchmarks/postgres/run.ts [--sizes 1000,10000] [--cycles 2] [--seconds 5]
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { brokerConfig } from '../../src/broker/config.ts';
+import { startBroker, type RunningBroker } from '../../src/broker/run.ts';
+import type { PgStore } from '../../src/store/pg-store.ts';
+import { startPostgres } from '../../test/helpers/postgres.ts';
+import { spawnJit } from '../../test/helpers/processes.ts';
+import { numberOption } from '../lib/cli.ts';
+
+const rest = process.argv.slice(2);
+const sizesArg = rest[rest.indexOf('--sizes') + 1];
+const sizes =
+  rest.includes('--sizes') && sizesArg ? sizesArg.split(',').map(Number) : [1000, 10_000];
+const cycles = numberOption(rest, 'cycles', 2);
+const seconds = numberOption(rest, 'seconds', 5);
+const dir = mkdtempSync(join(tmpdir(), 'jit-pg-bench-'));
+const rssMb = () => Math.round(process.memoryUsage().rss / 1048576);
+
+const pg = await startPostgres();
+/** Printed as soon as measured (a long run may be stopped). */
+const out = { push: (line: string) => console.log(line) };
+out.push(`cpus: ${cpus().length} × ${cpus()[0]?.model ?? '?'}`);
+try {
+  for (const n of sizes) {
+    const url = await pg.createDatabase(`b${n}`);
+    const file = join(dir, `endpoints-${n}.config`);
+    writeFileSync(
+      file,
+      Array.from({ length: n }, (_, i) => `/api/service-${i}/op`).join('\n') + '\n',
+    );
+    const broker = await startBroker(
+      brokerConfig({
+        port: 0,
+        store: url,
+        endpointsFile: file,
+        cyclePauseMs: 3_600_000, // cycles are run below, one at a time
+        maxEndpoints: 200_000,
+        batchSize: 64,
+        callTimeoutMs: 120_000,
+      }),
+      { logger: false },
+    );
+    // Workers in their own processes: the broker's RSS and event loop are its own.
+    const workers = await Promise.all(
+      [0, 1].map(() =>
+        spawnJit(
+          [
+            'worker',
+            '--port',
+            '0',
+            '--broker',
+            broker.url,
+            '--source',
+            'synthetic',
+            '--heartbeat-ms',
+            '5000',
+            '--max-batch',
+            '64',
+          ],
+          { listenDeadlineMs: 60_000 },
+        ),
+      ),
+    );
+    const store = broker.store as PgStore;
+    // The first cycle runs when the lease is taken (no workers yet, or some): wait for workers.
+    while (broker.registry.list().length < 2) await new Promise((r) => setTimeout(r, 100));
+    await broker.cycles.runCycle();
+    await store.flush();
+    const times: number[] = [];
+    const durable: number[] = [];
+    for (let c = 0; c < cycles; c++) {
+      const t0 = performance.now();
+      const s = await broker.cycles.runCycle();
+      const t1 = performance.now();
+      await store.flush();
+      times.push(t1 - t0);
+      durable.push(performance.now() - t0);
+      if (s.done !== n) out.push(`  (cycle ${c}: ${s.done} of ${n} done, ${s.failed} failed)`);
+    }
+    const db = `b${n}`;
+    const [rows] = await pg.query<{
+      history: string;
+      endpoints: string;
+      hist_bytes: string;
+      ep_bytes: string;
+    }>(
+      `SELECT (SELECT count(*) FROM jit_history)::text AS history,
+              (SELECT count(*) FROM jit_endpoints)::text AS endpoints,
+              pg_total_relation_size('jit_history')::text AS hist_bytes,
+              pg_total_relation_size('jit_endpoints')::text AS ep_bytes`,
+      [],
+      db,
+    );
+    const perCycle = times.map((t) => ((t / n) * 1000).toFixed(0)).join(', ');
+    const perDurable = durable.map((t) => ((t / n) * 1000).toFixed(0)).join(', ');
+    const histRows = Number(rows?.history);
+    out.push(
+      `${n} endpoints: cycle ${times.map((t) => (t / 1000).toFixed(1)).join(', ')} s ` +
+        `(${perCycle} ms per 1000); until durable ${perDurable} ms per 1000; ` +
+        `broker RSS ${rssMb()} MB; ` +
+        `history ${histRows} rows, ${(Number(rows?.hist_bytes) / histRows).toFixed(0)} bytes per computation ` +
+        `(table + indexes); endpoints table ${(Number(rows?.ep_bytes) / n).toFixed(0)} bytes per endpoint`,
+    );
+    for (const w of workers) await w.kill();
+    await broker.close();
+  }
+
+  // Read throughput: the same 1000 endpoints served by a PG-backed and a SQLite-backed broker.
+  const n = 1000;
+  const file = join(dir, `endpoints-${n}.config`);
+  const read = async (label: string, broker: RunningBroker) => {
+    // Every endpoint gets a value, so the answers are the served ones, not the default.
+    for (let i = 0; i < n; i++) {
+      broker.store.recordSuccess(
+        `/api/service-${i}/op`,
+        50,
+        {
+          computedMs: 50,
+          strategy: 'quantile',
+          method: 'q',
+          samples: 100,
+          meanMs: 40,
+          sdMs: 5,
+          percentilesMs: { p50: 40 },
+          computeMs: 1,
+          workerId: 'bench',
+          censored: 0,
+          state: undefined,
+          servedMs: 55,
+        },
+        new Date(),
+      );
+    }
+    const r = await autocannon({
+      url: `${broker.url}/gettimeout?url=${encodeURIComponent('/api/service-7/op')}`,
+      connections: 10,
+      duration: seconds,
+    });
+    out.push(
+      `${label}: ${Math.round(r.requests.average)} requests/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, errors ${r.errors + r.non2xx}`,
+    );
+  };
+  for (const [label, store] of [
+    ['PostgreSQL-backed', await pg.createDatabase('reads')],
+    ['SQLite-backed', join(dir, 'reads.db')],
+  ] as const) {
+    const broker = await startBroker(
+      brokerConfig({ port: 0, store, endpointsFile: file, cyclePauseMs: 3_600_000 }),
+      { logger: false },
+    );
+    while (broker.store.size < n) await new Promise((r) => setTimeout(r, 50));
+    await read(label, broker);
+    await broker.close();
+  }
+} finally {
+  await pg.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
