@@ -36,6 +36,7 @@ describe('chartData', () => {
     durationsMs: Float64Array.from(times, (_, i) => 100 + i),
     atMs,
     servedMs: { a: [110, 120, 130], b: [210, 220, 230] },
+    referenceMs: [100, 110, 120],
   };
 
   it('aligns durations and each strategy’s value in force on one ascending axis', () => {
@@ -83,6 +84,7 @@ describe('chartData', () => {
       durationsMs: Float64Array.from({ length: n }, (_, i) => (i === 12_345 ? 99_999 : 1)),
       atMs: [],
       servedMs: {},
+      referenceMs: [],
     };
     const d = chartData(big, [], { recomputeMs: 60_000 });
     assert.ok(d.x.length <= 6000);

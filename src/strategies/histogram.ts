@@ -100,7 +100,7 @@ export function summarizeHistogram(h: LatencyHistogram): WindowSummary {
       samples: 0,
       meanMs: 0,
       sdMs: 0,
-      percentilesMs: { p50: 0, p90: 0, p99: 0, p999: 0, max: 0 },
+      percentilesMs: { p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 },
     };
   }
   const mid = (i: number): number => {
@@ -128,6 +128,7 @@ export function summarizeHistogram(h: LatencyHistogram): WindowSummary {
     percentilesMs: {
       p50: q(0.5),
       p90: q(0.9),
+      p95: q(0.95),
       p99: q(0.99),
       p999: q(0.999),
       max: highest >= h.boundsMs.length ? topFiniteBoundMs(h) : (h.boundsMs[highest] as number),

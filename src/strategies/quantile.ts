@@ -77,6 +77,8 @@ export function quantileReason(
     `${label} extrapolated (exponential tail) from ${readableCount(n)} calls, ` +
     `max ${readableMs(maxMs)} = ${readableMs(valueMs)}`
   );
+}
+
 /** `method` of a quantile interpolated inside a histogram bucket. */
 export const HISTOGRAM_METHOD = 'histogram-interpolation';
 /** `method` of a quantile above the highest finite bucket bound, answered as that bound. */

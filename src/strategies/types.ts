@@ -1,4 +1,5 @@
 // The TimeoutStrategy seam: turns one endpoint's window of durations into a timeout.
+import type { LatencyHistogram } from '../sources/types.ts';
 
 /** What the broker remembers of an endpoint's last computation and sends with the next job. */
 export interface PreviousComputation {
@@ -24,6 +25,11 @@ export interface StrategyInput {
   sortedMs?: ArrayLike<number> | undefined;
   /** Start time (epoch ms) of each duration, same order; absent when the source has none. */
   timestampsMs?: ArrayLike<number> | undefined;
+  /**
+   * The window as bucket counts (source prometheus); `durationsMs` is then empty. Strategies
+   * that read it declare `acceptsHistograms`; the others are refused it (strategies/run.ts).
+   */
+  histogram?: LatencyHistogram | undefined;
   /** Target false-timeout rate α (0 < α < 1). Default 0.001. */
   alpha: number;
   /** Time of this computation (epoch ms; trace time in a backtest). Default Date.now(). */
@@ -64,6 +70,11 @@ export interface TimeoutStrategy {
    * budget; the worker announces it so that the broker's call timeout fits. Default: none.
    */
   readonly budgetMs?: number;
+  /**
+   * True when `compute` reads `input.histogram` (a window of bucket counts without durations).
+   * Others are refused such a window with HISTOGRAM_NOT_SUPPORTED (runStrategy). Default false.
+   */
+  readonly acceptsHistograms?: boolean;
   compute(input: StrategyInput): StrategyResult | Promise<StrategyResult>;
   /** Releases what the strategy holds (e.g. training threads); the worker calls it on shutdown. */
   close?(): Promise<void>;
