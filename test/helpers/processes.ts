@@ -144,11 +144,11 @@ export async function spawnJit(
           proc.kill('SIGKILL');
           reject(
             new Error(
-              `jit ${args.join(' ')}: no "listening on" line within ${LISTEN_DEADLINE_MS} ms\n${logs()}`,
+              `jit ${args.join(' ')}: no "listening on" line within ${listenDeadlineMs} ms\n${logs()}`,
             ),
           );
         }),
-      LISTEN_DEADLINE_MS,
+      listenDeadlineMs,
     );
     const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
       finish(() =>
