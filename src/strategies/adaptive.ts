@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
 import { InsufficientDataError } from '../core/errors.ts';
+import { readableCount, readableMs } from '../core/serving.ts';
 import { orderStatistic, sortedCopy } from '../core/stats.ts';
 import {
   exceedancesSince,
@@ -10,7 +11,14 @@ import {
   type Exceedances,
   type TrackerUpdate,
 } from './calibration.ts';
-import { describeLevel, formatCount, formatMs } from './describe.ts';
+import {
+  histogramQuantile,
+  histogramTotal,
+  isHistogramOnly,
+  summarizeHistogram,
+  topFiniteBoundMs,
+} from './histogram.ts';
+import { percentileLabel } from './quantile.ts';
 import { upperQuantile, withinReach } from './tail.ts';
 import type { StrategyInput, StrategyResult, TimeoutStrategy } from './types.ts';
 
@@ -51,7 +59,9 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
   return {
     name: 'adaptive',
     description: `window quantile + a correction calibrated online per request (quantile tracking, γ = ${opts.gamma}), at most ${opts.maxOverMaxFactor} × the window's max`,
+    acceptsHistograms: true,
     compute(input: StrategyInput): StrategyResult {
+      if (input.histogram && isHistogramOnly(input)) return histogramResult(input, opts);
       const n = input.durationsMs.length;
       if (n < opts.minSamples) throw new InsufficientDataError(input.endpoint, n, opts.minSamples);
       const alpha = input.alpha;
@@ -97,7 +107,7 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
       // Positive even for a window of zeros (a timeout of 0 would cut every call).
       const value = Math.max(raw, Number.MIN_VALUE);
       const reason = [
-        `${describeLevel(alpha)} of ${formatCount(n)} calls = ${formatMs(base)}${extrapolated ? ' (extrapolated above the max: window smaller than 1/α)' : ''}`,
+        `${percentileLabel(alpha)} of ${readableCount(n)} calls = ${readableMs(base)}${extrapolated ? ' (extrapolated above the max: window smaller than 1/α)' : ''}`,
         describeCorrection(
           opts.scale === 'tail' ? 'tail width' : 'IQR',
           step.correction,
@@ -107,7 +117,7 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
           input.previous?.servedMs,
         ),
         bounded
-          ? `capped at window max ${formatMs(max)} × ${opts.maxOverMaxFactor} = ${formatMs(bound)}`
+          ? `capped at window max ${readableMs(max)} × ${opts.maxOverMaxFactor} = ${readableMs(bound)}`
           : '',
       ]
         .filter((s) => s !== '')
@@ -122,6 +132,66 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
   };
 }
 
+/**
+ * `adaptive` on a window of bucket counts (source prometheus): the same base, unit and bound read
+ * from the histogram (quantiles interpolated in buckets, the max as the highest non-empty bucket's
+ * upper bound). A histogram has no per-request times, so the requests since the last value
+ * cannot be told apart: the carried correction is applied (clamped to the window's range) but not
+ * updated. Above the highest finite bound nothing is known: the base is that bound, said so.
+ */
+function histogramResult(input: StrategyInput, opts: AdaptiveOptions): StrategyResult {
+  const h = input.histogram as NonNullable<StrategyInput['histogram']>;
+  const n = Math.round(histogramTotal(h));
+  if (n < opts.minSamples) throw new InsufficientDataError(input.endpoint, n, opts.minSamples);
+  const alpha = input.alpha;
+  const q = (level: number) => histogramQuantile(h, level).valueMs;
+  const max = summarizeHistogram(h).percentilesMs.max;
+  const bound = max * opts.maxOverMaxFactor;
+  const top = histogramQuantile(h, 1 - alpha);
+  const base = Math.min(bound, top.inTopBucket ? topFiniteBoundMs(h) : top.valueMs);
+  const median = q(0.5);
+  const width = Math.max(
+    opts.scale === 'tail' ? base - median : q(0.75) - q(0.25),
+    MIN_WIDTH_SHARE * base,
+  );
+  const range = {
+    min: Math.min(0, (median - base) / width),
+    max: Math.max(0, (bound - base) / width),
+  };
+  const correction = Math.min(
+    range.max,
+    Math.max(range.min, readTrackerState(input.previous?.state).correction),
+  );
+  const bounded = correction >= range.max - 1e-12 && correction > 0;
+  const value = Math.max(
+    bounded ? bound : Math.max(median, base + width * correction),
+    Number.MIN_VALUE,
+  );
+  const label = percentileLabel(alpha);
+  const reason = [
+    top.inTopBucket
+      ? `${label} of ${readableCount(n)} calls lies above the highest bucket bound: ` +
+        `${readableMs(base)} (a lower bound of the true quantile)`
+      : `${label} of ${readableCount(n)} calls (histogram buckets, interpolated) = ${readableMs(base)}`,
+    correction !== 0
+      ? `${correction >= 0 ? '+' : '−'} ${Math.abs(correction).toFixed(2)} × ` +
+        `${opts.scale === 'tail' ? 'tail width' : 'IQR'} ${readableMs(width)} (held: a histogram ` +
+        'has no per-request times)'
+      : '',
+    bounded
+      ? `capped at window max ${readableMs(max)} × ${opts.maxOverMaxFactor} = ${readableMs(bound)}`
+      : '',
+  ]
+    .filter((part) => part !== '')
+    .join('; ');
+  return {
+    timeoutMs: value,
+    method: top.inTopBucket ? 'histogram-top-bucket' : 'histogram-interpolation',
+    state: { v: 2, correction },
+    reason,
+  };
+}
+
 /** "+0.12 × IQR 48 ms (raised: 2 of 300 calls exceeded 510 ms)". */
 function describeCorrection(
   unit: string,
@@ -132,10 +202,10 @@ function describeCorrection(
   servedMs: number | undefined,
 ): string {
   const sign = correction >= 0 ? '+' : '−';
-  const amount = `${sign} ${Math.abs(correction).toFixed(2)} × ${unit} ${formatMs(width)}`;
+  const amount = `${sign} ${Math.abs(correction).toFixed(2)} × ${unit} ${readableMs(width)}`;
   if (!e || e.count === 0 || servedMs === undefined)
     return `${amount} (no calls since the last value)`;
   const moved = correction > before ? 'raised' : correction < before ? 'lowered' : 'held';
-  const share = `${formatCount(e.over)} of ${formatCount(e.count)} calls exceeded ${formatMs(servedMs)}`;
+  const share = `${readableCount(e.over)} of ${readableCount(e.count)} calls exceeded ${readableMs(servedMs)}`;
   return `${amount} (${moved}: ${share})`;
 }

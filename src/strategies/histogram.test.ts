@@ -90,14 +90,17 @@ describe('strategies on histogram windows', () => {
     const r = await runStrategy(createQuantileStrategy(), input(0.4));
     assert.equal(r.timeoutMs, 30);
     assert.equal(r.method, 'histogram-interpolation');
-    assert.equal(r.reason, undefined);
+    assert.equal(r.reason, 'p60 of 100 calls (histogram buckets, interpolated) = 30 ms');
   });
 
   it('quantile: flagged and clamped to the top finite bound in the +Inf bucket', async () => {
     const r = await runStrategy(createQuantileStrategy(), input(0.001));
     assert.equal(r.timeoutMs, 40);
     assert.equal(r.method, HISTOGRAM_TOP_BUCKET_METHOD);
-    assert.match(r.reason ?? '', /above the highest finite bucket bound \(40 ms\)/);
+    assert.match(
+      r.reason ?? '',
+      /^p99\.9 of 100 calls lies above the highest bucket bound: answered that bound, 40 ms/,
+    );
   });
 
   it('quantile: too few observations is INSUFFICIENT_DATA, not a value', async () => {
@@ -120,10 +123,36 @@ describe('strategies on histogram windows', () => {
     }
   });
 
-  it('a strategy that does not declare acceptsHistograms is refused by runStrategy (adaptive today)', async () => {
+  it('a strategy that does not declare acceptsHistograms is refused by runStrategy', async () => {
+    const plain = { ...createStrategy('quantile'), acceptsHistograms: false };
+    await assert.rejects(runStrategy(plain, input(0.01)), HistogramNotSupportedError);
+  });
+
+  it('adaptive: the histogram quantile, a carried correction applied but held, bounded', async () => {
+    // Buckets (0,10] (10,20] (20,40] (40,80]: 10, 20, 60, 10; IQR = q75 − q25 = 35 − 17.5 = 17.5.
+    const h = { boundsMs: [10, 20, 40, 80], counts: [10, 20, 60, 10, 0] };
     const adaptive = createStrategy('adaptive');
-    if (adaptive.acceptsHistograms === true) return; // given histogram support since
-    await assert.rejects(runStrategy(adaptive, input(0.01)), HistogramNotSupportedError);
+    assert.equal(adaptive.acceptsHistograms, true);
+    const first = await runStrategy(adaptive, { ...input(0.4), histogram: h });
+    assert.equal(first.timeoutMs, 30);
+    assert.equal(first.method, 'histogram-interpolation');
+    assert.deepEqual(first.state, { v: 2, correction: 0 });
+    assert.equal(first.reason, 'p60 of 100 calls (histogram buckets, interpolated) = 30 ms');
+    // A correction learned on durations before carries over (30 + 0.5 × 17.5), not updated.
+    const previous = { servedMs: 1, computedAtMs: 0, state: { v: 2, correction: 0.5 } };
+    const carried = await runStrategy(adaptive, { ...input(0.4), histogram: h, previous });
+    assert.equal(carried.timeoutMs, 38.75);
+    assert.deepEqual(carried.state, { v: 2, correction: 0.5 });
+    assert.match(
+      carried.reason ?? '',
+      /\+ 0\.50 × IQR 18 ms \(held: a histogram has no per-request times\)/,
+    );
+    // Never above 1.25 × the highest non-empty bucket's bound (80 ms → 100 ms).
+    const huge = { ...previous, state: { v: 2, correction: 100 } };
+    const capped = await runStrategy(adaptive, { ...input(0.4), histogram: h, previous: huge });
+    assert.equal(capped.timeoutMs, 100);
+    assert.deepEqual(capped.state, { v: 2, correction: 4 }); // (100 − 30) / 17.5: anti-windup
+    assert.match(capped.reason ?? '', /capped at window max 80 ms × 1\.25 = 100 ms/);
   });
 
   it('durations win when a window has both', async () => {

@@ -33,6 +33,7 @@ interface ComputeReply {
   samples?: number;
   percentilesMs?: Record<string, number>;
   source?: string;
+  reason?: string;
   error?: { code: string; message: string };
 }
 
@@ -142,10 +143,11 @@ describe('jit worker --source prometheus', { skip: prometheusSkip() }, () => {
       assert.equal(body.error?.code, 'HISTOGRAM_NOT_SUPPORTED');
       assert.match(body.error?.message ?? '', new RegExp(`strategy ${strategy} needs individual`));
     }
-    // adaptive: refused until it reads histograms, never a value from an "empty" window.
+    // adaptive (the default) reads histograms: a value from the buckets, with its reason.
     const a = await compute({ endpoint: 'GET /api/orders', strategy: 'adaptive', alpha: 0.01 });
-    if (a.status === 200) assert.notEqual(a.body.method, 'no-data-rule');
-    else assert.equal(a.body.error?.code, 'HISTOGRAM_NOT_SUPPORTED');
+    assert.equal(a.status, 200, JSON.stringify(a.body));
+    assert.equal(a.body.method, 'histogram-interpolation');
+    assert.match(String(a.body.reason), /^p99 of [\d ]+ calls \(histogram buckets, interpolated\) = \d+ ms$/);
   });
 
   it('is ready: Prometheus answers and holds the metric', async () => {
