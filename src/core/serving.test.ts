@@ -159,10 +159,18 @@ describe('servingReason', () => {
       'mean 2 ms + 2 × sd 0.5 ms = 3 ms, +1 ms margin = 4 ms',
     );
   });
+  it('its margin is the served one: for every whole number 6..999 the words end at the served value', () => {
+    for (let x = 6; x < 1000; x++) {
+      const c = serve(x);
+      const words = servingReason(c);
+      if (!words.endsWith(`margin = ${readableMs(c.servedMs)}`)) assert.fail(`${x}: ${words}`);
+    }
+  });
   it('names the worker’s value when the strategy gave no reason (older or legacy workers)', () => {
     assert.equal(
-      servingReason(serve(200)), // 200 × 1.1 is 220.00000000000003 in floats: the original's ceil serves 221, and so do the words.
-      'the worker computed 200 ms, +10 % margin = 221 ms',
+      // The words say the served value: 200 + 200 / 10 = 220 (not ceil(200 × 1.1) = 221).
+      servingReason(serve(200)),
+      'the worker computed 200 ms, +10 % margin = 220 ms',
     );
   });
   it('says what spike damping did', () => {

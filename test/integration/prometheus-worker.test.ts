@@ -147,7 +147,10 @@ describe('jit worker --source prometheus', { skip: prometheusSkip() }, () => {
     const a = await compute({ endpoint: 'GET /api/orders', strategy: 'adaptive', alpha: 0.01 });
     assert.equal(a.status, 200, JSON.stringify(a.body));
     assert.equal(a.body.method, 'histogram-interpolation');
-    assert.match(String(a.body.reason), /^p99 of [\d ]+ calls \(histogram buckets, interpolated\) = \d+ ms$/);
+    assert.match(
+      String(a.body.reason),
+      /^p99 of [\d ]+ calls \(histogram buckets, interpolated\) = \d+ ms$/,
+    );
   });
 
   it('is ready: Prometheus answers and holds the metric', async () => {
