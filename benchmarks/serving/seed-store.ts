@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
+import { servedTimeout } from '../../src/core/serving.ts';
 
 const [storePath = 'bench.db', listPath = 'bench.config', countArg = '10000', daysArg = '7'] =
   process.argv.slice(2);
@@ -32,7 +33,7 @@ for (const [i, name] of names.entries()) {
       workerId: 'bench',
       censored: 0,
       state: { level: 0.001 },
-      servedMs: Math.ceil(v * 1.1),
+      servedMs: servedTimeout(v),
     },
     new Date(now),
   );
@@ -54,7 +55,7 @@ const fill = db.transaction((name: string, v: number) => {
       at,
       v,
       v,
-      Math.ceil(v * 1.1),
+      servedTimeout(v),
       'adaptive',
       `{"p50":${v / 4},"p99":${v / 1.2},"p999":${v}}`,
     );

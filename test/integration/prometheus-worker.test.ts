@@ -5,7 +5,7 @@ import { Histogram, Registry } from 'prom-client';
 import { labelMatchers } from '../../src/sources/promql.ts';
 import { feed, OTEL_BUCKETS_S, startPromTarget, type PromTarget } from '../helpers/prom-target.ts';
 import { prometheusSkip, startPrometheus, type Prometheus } from '../helpers/prometheus.ts';
-import { killAll, spawnJit, type JitProcess } from '../helpers/processes.ts';
+import { killAll, runJit, spawnJit, type JitProcess } from '../helpers/processes.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const METRIC = 'http_server_request_duration_seconds';
@@ -151,6 +151,18 @@ describe('jit worker --source prometheus', { skip: prometheusSkip() }, () => {
       String(a.body.reason),
       /^p99 of [\d ]+ calls \(histogram buckets, interpolated\) = \d+ ms$/,
     );
+  });
+
+  it("jit source check takes the worker's Prometheus options: the query and samples, or exit 1 naming the missing metric", async () => {
+    const check = (...args: string[]) =>
+      runJit(['source', 'check', '--prometheus-url', prom.url, ...args]);
+    const good = await check('--prometheus-selector', 'job="target"', 'GET /api/orders');
+    assert.equal(good.code, 0, good.stdout + good.stderr);
+    assert.match(good.stdout, /http_server_request_duration_seconds_bucket/);
+    assert.match(good.stdout, /GET \/api\/orders/);
+    const bad = await check('--prometheus-metric', 'http_client_request_duration_seconds');
+    assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+    assert.match(bad.stderr, /no metric http_client_request_duration_seconds_bucket/);
   });
 
   it('is ready: Prometheus answers and holds the metric', async () => {
