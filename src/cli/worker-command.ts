@@ -102,7 +102,7 @@ export const influxCliOptions: CliOptionTable<(typeof influxOptionsSchema)['_zod
     flag: '--influx-attributes-field',
     env: 'JIT_INFLUX_ATTRIBUTES_FIELD',
     arg: 'field',
-    help: 'otel: JSON string field packing the attributes the route is read from',
+    help: 'otel: JSON string field that packs the attributes (the route among them)',
     defaultText: 'attributes (otel, naming route), none (otel-2022)',
   },
   username: {
