@@ -121,7 +121,7 @@ describe('the reason behind every value', () => {
     assert.equal(view.storedMs, 200);
     assert.equal(
       view.reason,
-      'the worker computed 1.0 s; spike: 1.0 s is above 5 × the previous 100 ms, stored as 200 ms, +10 % margin = 221 ms',
+      'the worker computed 1.0 s; spike: 1.0 s is above 5 × the previous 100 ms, stored as 200 ms, +10 % margin = 220 ms',
     );
     answer = { status: 503, body: '{"error":{"code":"SOURCE_UNAVAILABLE","message":"down"}}' };
     await b.cycles.runCycle();
@@ -137,7 +137,7 @@ describe('the reason behind every value', () => {
     assert.deepEqual(
       history.points.map((p) => [p.ok, p.reason]),
       [
-        [true, 'the worker computed 100 ms, +10 % margin = 111 ms'],
+        [true, 'the worker computed 100 ms, +10 % margin = 110 ms'],
         [true, view.reason],
         [false, stale.reason],
       ],
@@ -151,7 +151,7 @@ describe('the reason behind every value', () => {
     b.registry.register(w.url, 'legacy');
     await b.cycles.runCycle();
     const view = await json<View>(`${b.url}/v1/timeouts/e`);
-    assert.equal(view.reason, 'the worker computed 50 ms, +10 % margin = 56 ms');
-    assert.equal(await (await fetch(`${b.url}/gettimeout?url=e`)).text(), '56');
+    assert.equal(view.reason, 'the worker computed 50 ms, +10 % margin = 55 ms');
+    assert.equal(await (await fetch(`${b.url}/gettimeout?url=e`)).text(), '55'); // the original's ceil(x + x/10)
   });
 });
