@@ -1,11 +1,18 @@
 // PostgreSQL schema of the shared broker store: versioned migrations, applied once under a lock.
-import type pg from 'pg';
 import { StoreSchemaTooNewError } from '../core/errors.ts';
 
 /** One schema step: SQL run in the migrating transaction. */
 export interface PgMigration {
   description: string;
   sql: string;
+}
+
+/**
+ * The part of a `pg` client the migrations use. Declared here, not as `pg.ClientBase`, so that the
+ * package's type declarations do not need `@types/pg` (a dev dependency) in users' projects.
+ */
+export interface PgQueryable {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
 }
 
 /** The transaction id of the writing transaction, as a bigint column value (see pg-store.ts). */
@@ -88,7 +95,7 @@ CREATE TABLE jit_workers (
  * a database a newer version migrated.
  */
 export async function migratePg(
-  client: pg.ClientBase,
+  client: PgQueryable,
   label: string,
   migrations: readonly PgMigration[] = PG_MIGRATIONS,
 ): Promise<number> {
@@ -100,10 +107,8 @@ export async function migratePg(
       version integer PRIMARY KEY,
       description text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now())`);
-    const r = await client.query<{ v: number | null }>(
-      'SELECT max(version) AS v FROM jit_schema_migrations',
-    );
-    const found = r.rows[0]?.v ?? 0;
+    const r = await client.query('SELECT max(version) AS v FROM jit_schema_migrations');
+    const found = (r.rows as { v: number | null }[])[0]?.v ?? 0;
     if (found > migrations.length) {
       throw new StoreSchemaTooNewError(label, found, migrations.length);
     }

@@ -279,12 +279,13 @@ export class PgStore extends MemoryStore {
     return this.down;
   }
 
-  /** A query on the store's pool (the lease and the workers table use it). */
-  query<R extends pg.QueryResultRow>(
-    text: string,
-    values: unknown[] = [],
-  ): Promise<pg.QueryResult<R>> {
-    return this.pool.query<R>(text, values);
+  /**
+   * A query on the store's pool (the lease and the workers table use it). Its type names no `pg`
+   * type, so the package's declarations do not need `@types/pg`.
+   */
+  async query<R extends object>(text: string, values: unknown[] = []): Promise<{ rows: R[] }> {
+    const result = await this.pool.query(text, values);
+    return { rows: result.rows as R[] };
   }
 
   /** Queues a statement of the caller's (the workers table), written in order with the rest. */
