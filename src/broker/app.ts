@@ -223,11 +223,14 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
       cycles.listLoaded = true;
       await cluster.start();
     } else cycles.start();
-    // Discovered endpoints that went away (no spans, no reports) leave the list.
-    sweepTimer = setInterval(() => {
-      discovery.sweep().catch((err: unknown) => log.error({ err }, 'discovery sweep failed'));
-    }, DISCOVERY_SWEEP_EVERY_MS);
-    sweepTimer.unref();
+    // Discovered endpoints that went away (no spans, no reports) leave the list. Not with several
+    // brokers: each one sees only the spans and reports sent to it, and would drop the others'.
+    if (!cluster) {
+      sweepTimer = setInterval(() => {
+        discovery.sweep().catch((err: unknown) => log.error({ err }, 'discovery sweep failed'));
+      }, DISCOVERY_SWEEP_EVERY_MS);
+      sweepTimer.unref();
+    }
   });
   // Requests that arrive while closing go to Fastify, which answers them 503.
   app.addHook('preClose', () => {
