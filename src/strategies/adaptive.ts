@@ -18,6 +18,13 @@ import {
   summarizeHistogram,
   topFiniteBoundMs,
 } from './histogram.ts';
+import {
+  durationsSince,
+  mixedCorrection,
+  mixtureStep,
+  readMixtureState,
+  type MixtureState,
+} from './mixture.ts';
 import { percentileLabel } from './quantile.ts';
 import { upperQuantile, withinReach } from './tail.ts';
 import type { StrategyInput, StrategyResult, TimeoutStrategy } from './types.ts';
@@ -30,6 +37,13 @@ export const adaptiveOptionsSchema = z
      * default of conformal PID's quantile tracker, whose step is likewise proportional to scale).
      */
     gamma: z.number().positive().max(1).default(0.1),
+    /**
+     * Several learning rates at once (DtACI, Gibbs & Candès 2024), in the same unit as `gamma`,
+     * which they replace: one tracker per rate, the served correction their mixture weighted by
+     * exponential weights on each one's pinball loss (`mixture.ts`). State `{v: 3, …}`. Default:
+     * none (the single tracker). The paper's grid: `[0.001, 0.002, …, 0.128]` (`DTACI_LEARNING_RATES`).
+     */
+    learningRates: z.array(z.number().positive().max(1)).min(2).max(16).optional(),
     /**
      * The tracker's unit: "iqr", the window's interquartile range (robust: a burst of up to 25 %
      * of the window does not change it), or "tail", the window's p(1−α) − median (larger steps
@@ -58,7 +72,7 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
   const opts = parseConfig(adaptiveOptionsSchema, options);
   return {
     name: 'adaptive',
-    description: `window quantile + a correction calibrated online per request (quantile tracking, γ = ${opts.gamma}), at most ${opts.maxOverMaxFactor} × the window's max`,
+    description: `window quantile + a correction calibrated online per request (${opts.learningRates ? `DtACI mixture of ${opts.learningRates.length} learning rates` : `quantile tracking, γ = ${opts.gamma}`}), at most ${opts.maxOverMaxFactor} × the window's max`,
     acceptsHistograms: true,
     compute(input: StrategyInput): StrategyResult {
       if (input.histogram && isHistogramOnly(input)) return histogramResult(input, opts);
@@ -82,8 +96,6 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
         MIN_WIDTH_SHARE * base,
       );
 
-      const prior = readTrackerState(input.previous?.state);
-      let e: Exceedances | undefined;
       // Anti-windup: the correction stays where it still moves the timeout (median ≤ T ≤ bound),
       // applied to a carried correction too (the window, hence the range, changed since).
       const range = {
@@ -91,15 +103,41 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
         max: Math.max(0, (bound - base) / width),
       };
       const clamp = (c: number) => Math.min(range.max, Math.max(range.min, c));
-      let step: TrackerUpdate = { correction: clamp(prior.correction), counted: 0 };
-      if (input.previous && input.timestampsMs) {
+      const judged = input.previous && input.timestampsMs ? input.previous : undefined;
+      let e: Exceedances | undefined;
+      if (judged && input.timestampsMs)
         e = exceedancesSince(
           input.durationsMs,
           input.timestampsMs,
-          input.previous.computedAtMs,
-          input.previous.servedMs,
+          judged.computedAtMs,
+          judged.servedMs,
         );
-        step = trackerStep(prior.correction, e, alpha, opts.gamma, range);
+      let before: number;
+      let step: TrackerUpdate;
+      let state: Record<string, unknown>;
+      let mixNote = '';
+      if (opts.learningRates) {
+        const rates = opts.learningRates;
+        const prior = readMixtureState(input.previous?.state, rates.length).state;
+        before = mixedCorrection(prior);
+        let next: { corrections: number[]; weights: number[] } = {
+          corrections: prior.corrections.map(clamp),
+          weights: prior.weights,
+        };
+        if (judged && input.timestampsMs && prior.widthMs > 0) {
+          const since = durationsSince(input.durationsMs, input.timestampsMs, judged.computedAtMs);
+          next = mixtureStep(prior, since, judged.servedMs, sorted, alpha, rates, range);
+        }
+        const mixed: MixtureState = { v: 3, ...next, baseMs: base, widthMs: width };
+        step = { correction: mixedCorrection(mixed), counted: 0 };
+        state = { ...mixed };
+        mixNote = heaviestRate(rates, next.weights);
+      } else {
+        const prior = readTrackerState(input.previous?.state);
+        before = prior.correction;
+        step = { correction: clamp(prior.correction), counted: 0 };
+        if (e) step = trackerStep(prior.correction, e, alpha, opts.gamma, range);
+        state = { v: 2, correction: step.correction };
       }
       // At the bound exactly when the correction is at its upper end (or the base is the bound).
       const bounded = step.correction >= range.max - 1e-12;
@@ -112,10 +150,10 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
           opts.scale === 'tail' ? 'tail width' : 'IQR',
           step.correction,
           width,
-          prior.correction,
+          before,
           e,
           input.previous?.servedMs,
-        ),
+        ) + mixNote,
         bounded
           ? `capped at window max ${readableMs(max)} × ${opts.maxOverMaxFactor} = ${readableMs(bound)}`
           : '',
@@ -125,7 +163,7 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
       return {
         timeoutMs: value,
         method: bounded ? 'tracked-quantile-bounded' : 'tracked-quantile',
-        state: { v: 2, correction: step.correction },
+        state,
         reason,
       };
     },
@@ -158,10 +196,26 @@ function histogramResult(input: StrategyInput, opts: AdaptiveOptions): StrategyR
     min: Math.min(0, (median - base) / width),
     max: Math.max(0, (bound - base) / width),
   };
-  const correction = Math.min(
-    range.max,
-    Math.max(range.min, readTrackerState(input.previous?.state).correction),
-  );
+  const clamp = (c: number) => Math.min(range.max, Math.max(range.min, c));
+  // With several learning rates the mixture's correction is carried (each expert clamped, the
+  // weights held); the state keeps this window's base and scale for the next judged batch.
+  let correction: number;
+  let state: Record<string, unknown>;
+  if (opts.learningRates) {
+    const prior = readMixtureState(input.previous?.state, opts.learningRates.length).state;
+    const mixed: MixtureState = {
+      v: 3,
+      corrections: prior.corrections.map(clamp),
+      weights: prior.weights,
+      baseMs: base,
+      widthMs: width,
+    };
+    correction = mixedCorrection(mixed);
+    state = { ...mixed };
+  } else {
+    correction = clamp(readTrackerState(input.previous?.state).correction);
+    state = { v: 2, correction };
+  }
   const bounded = correction >= range.max - 1e-12 && correction > 0;
   const value = Math.max(
     bounded ? bound : Math.max(median, base + width * correction),
@@ -187,9 +241,18 @@ function histogramResult(input: StrategyInput, opts: AdaptiveOptions): StrategyR
   return {
     timeoutMs: value,
     method: top.inTopBucket ? 'histogram-top-bucket' : 'histogram-interpolation',
-    state: { v: 2, correction },
+    state,
     reason,
   };
+}
+
+/** " (8 learning rates, heaviest γ = 0.064 at 41 %)": which expert the mixture mostly follows. */
+function heaviestRate(rates: readonly number[], weights: readonly number[]): string {
+  let best = 0;
+  for (let i = 1; i < weights.length; i++)
+    if ((weights[i] as number) > (weights[best] as number)) best = i;
+  const share = Math.round(100 * (weights[best] as number));
+  return ` (${rates.length} learning rates, heaviest γ = ${rates[best]} at ${share} %)`;
 }
 
 /** "+0.12 × IQR 48 ms (raised: 2 of 300 calls exceeded 510 ms)". */
