@@ -19,6 +19,7 @@ import {
   topFiniteBoundMs,
 } from './histogram.ts';
 import {
+  DTACI_LEARNING_RATES,
   durationsSince,
   mixedCorrection,
   mixtureStep,
@@ -32,18 +33,29 @@ import type { StrategyInput, StrategyResult, TimeoutStrategy } from './types.ts'
 export const adaptiveOptionsSchema = z
   .object({
     /**
-     * Learning rate of the tracker, in interquartile ranges (IQR) per unit of error: one request above the
-     * timeout raises the correction by γ·(1 − α), one below lowers it by γ·α. Default 0.1 (the
-     * default of conformal PID's quantile tracker, whose step is likewise proportional to scale).
+     * How the correction is learned: "mixture", one quantile tracker per rate of `learningRates`
+     * and the served correction their mixture under exponential weights on each one's pinball
+     * loss (DtACI, Gibbs & Candès 2024; `mixture.ts`; state `{v: 3, …}`), or "single", one tracker
+     * of rate `gamma`, its misses saturated per computation (state `{v: 2, correction}`). A state
+     * of the other shape restarts at correction 0. Default "mixture".
+     */
+    calibration: z.enum(['mixture', 'single']).default('mixture'),
+    /**
+     * The mixture's learning rates, in interquartile ranges (IQR) per unit of error. Default
+     * DtACI's own grid, 0.001 · 2^k for k = 0..7 (0.001 … 0.128; `DTACI_LEARNING_RATES`).
+     */
+    learningRates: z
+      .array(z.number().positive().max(1))
+      .min(2)
+      .max(16)
+      .default([...DTACI_LEARNING_RATES]),
+    /**
+     * Learning rate of the single tracker (`calibration: "single"`), in IQR per unit of error: one
+     * request above the timeout raises the correction by γ·(1 − α), one below lowers it by γ·α.
+     * Default 0.1 (the default of conformal PID's quantile tracker, whose step is likewise
+     * proportional to scale).
      */
     gamma: z.number().positive().max(1).default(0.1),
-    /**
-     * Several learning rates at once (DtACI, Gibbs & Candès 2024), in the same unit as `gamma`,
-     * which they replace: one tracker per rate, the served correction their mixture weighted by
-     * exponential weights on each one's pinball loss (`mixture.ts`). State `{v: 3, …}`. Default:
-     * none (the single tracker). The paper's grid: `[0.001, 0.002, …, 0.128]` (`DTACI_LEARNING_RATES`).
-     */
-    learningRates: z.array(z.number().positive().max(1)).min(2).max(16).optional(),
     /**
      * The tracker's unit: "iqr", the window's interquartile range (robust: a burst of up to 25 %
      * of the window does not change it), or "tail", the window's p(1−α) − median (larger steps
@@ -72,7 +84,7 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
   const opts = parseConfig(adaptiveOptionsSchema, options);
   return {
     name: 'adaptive',
-    description: `window quantile + a correction calibrated online per request (${opts.learningRates ? `DtACI mixture of ${opts.learningRates.length} learning rates` : `quantile tracking, γ = ${opts.gamma}`}), at most ${opts.maxOverMaxFactor} × the window's max`,
+    description: `window quantile + a correction calibrated online per request (${opts.calibration === 'mixture' ? `DtACI mixture of ${opts.learningRates.length} quantile trackers` : `quantile tracking, γ = ${opts.gamma}`}), at most ${opts.maxOverMaxFactor} × the window's max`,
     acceptsHistograms: true,
     compute(input: StrategyInput): StrategyResult {
       if (input.histogram && isHistogramOnly(input)) return histogramResult(input, opts);
@@ -116,7 +128,7 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
       let step: TrackerUpdate;
       let state: Record<string, unknown>;
       let mixNote = '';
-      if (opts.learningRates) {
+      if (opts.calibration === 'mixture') {
         const rates = opts.learningRates;
         const prior = readMixtureState(input.previous?.state, rates.length).state;
         before = mixedCorrection(prior);
@@ -128,7 +140,13 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
           const since = durationsSince(input.durationsMs, input.timestampsMs, judged.computedAtMs);
           next = mixtureStep(prior, since, judged.servedMs, sorted, alpha, rates, range);
         }
-        const mixed: MixtureState = { v: 3, ...next, baseMs: base, widthMs: width };
+        const mixed: MixtureState = {
+          v: 3,
+          corrections: next.corrections,
+          weights: next.weights,
+          baseMs: base,
+          widthMs: width,
+        };
         step = { correction: mixedCorrection(mixed), counted: 0 };
         state = { ...mixed };
         mixNote = heaviestRate(rates, next.weights);
@@ -201,7 +219,7 @@ function histogramResult(input: StrategyInput, opts: AdaptiveOptions): StrategyR
   // weights held); the state keeps this window's base and scale for the next judged batch.
   let correction: number;
   let state: Record<string, unknown>;
-  if (opts.learningRates) {
+  if (opts.calibration === 'mixture') {
     const prior = readMixtureState(input.previous?.state, opts.learningRates.length).state;
     const mixed: MixtureState = {
       v: 3,

@@ -86,25 +86,26 @@ describe('mixtureStep', () => {
     assert.ok((low.weights[0] as number) > (low.weights[1] as number), String(low.weights));
   });
 
-  it('each expert takes its own tracker step, saturated: equal thresholds, equal losses, weights held', () => {
+  it('each expert takes its own tracker step, unsaturated: equal thresholds, equal losses, weights held', () => {
     // All at 0: every expert served 990 ms. The last 100 requests (901..1000 ms): 10 above it,
-    // saturation ⌈1 + 3 + 1⌉ = 5 counted; γ_k·(5 − 100·0.01) = 4·γ_k.
+    // all counted (plain ACI per expert; the single tracker would count ⌈1 + 3 + 1⌉ = 5):
+    // γ_k·(10 − 100·0.01) = 9·γ_k.
     const since = w.slice(900);
     const r = mixtureStep(prior([0, 0]), since, 990, w, 0.01, [0.01, 0.1], open);
     assert.deepEqual(r.weights, [0.5, 0.5]);
-    assert.ok(Math.abs((r.corrections[0] as number) - 0.04) < 1e-12);
-    assert.ok(Math.abs((r.corrections[1] as number) - 0.4) < 1e-12);
-    assert.ok(Math.abs(r.correction - 0.22) < 1e-12);
+    assert.ok(Math.abs((r.corrections[0] as number) - 0.09) < 1e-12);
+    assert.ok(Math.abs((r.corrections[1] as number) - 0.9) < 1e-12);
+    assert.ok(Math.abs(r.correction - 0.495) < 1e-12);
     // Clamped to the range (anti-windup), expert by expert.
     const c = mixtureStep(prior([0, 0]), since, 990, w, 0.01, [0.01, 0.1], { min: -1, max: 0.1 });
     assert.deepEqual(
       c.corrections.map((x) => Math.round(x * 1e12) / 1e12),
-      [0.04, 0.1],
+      [0.09, 0.1],
     );
   });
 });
 
-describe('adaptive with learningRates', () => {
+describe('adaptive: the mixture (the default)', () => {
   type Out = { timeoutMs: number; method: string; reason: string; state: Record<string, unknown> };
   const rates = [0.01, 0.1];
   const run = (previous?: {
@@ -120,6 +121,14 @@ describe('adaptive with learningRates', () => {
       previous,
     }) as unknown as Out;
 
+  it("is the default, with DtACI's grid of eight rates", () => {
+    const r = createAdaptiveStrategy().compute({ endpoint: 'e', durationsMs: w, alpha: 0.01 });
+    const state = (r as unknown as Out).state;
+    assert.equal(state.v, 3);
+    assert.deepEqual(state.corrections, new Array(8).fill(0));
+    assert.deepEqual(state.weights, new Array(8).fill(1 / 8));
+    assert.match(createAdaptiveStrategy().description, /DtACI mixture of 8/);
+  });
   it('starts at the window quantile with a v3 state: corrections 0, equal weights, base and scale', () => {
     const r = run();
     assert.equal(r.timeoutMs, 990);
@@ -140,6 +149,13 @@ describe('adaptive with learningRates', () => {
       const r = run(previous);
       const json = JSON.stringify(r.state);
       assert.ok(json.length < 400, json);
+      assert.deepEqual(Object.keys(r.state).sort(), [
+        'baseMs',
+        'corrections',
+        'v',
+        'weights',
+        'widthMs',
+      ]);
       served.push(r.timeoutMs);
       previous = {
         ...previous,
@@ -147,9 +163,10 @@ describe('adaptive with learningRates', () => {
         state: JSON.parse(json) as Record<string, unknown>,
       };
     }
-    // First batch: 10 of 100 above 990 ms, 5 counted → corrections [0.04, 0.4], weights equal:
-    // 990 + 0.22 × 500 = 1100 ms. Then the thresholds differ and the weights move.
-    assert.ok(Math.abs((served[0] as number) - 1100) < 1e-9, String(served));
+    // First batch: 10 of 100 above 990 ms → corrections [0.09, 0.9], the second clamped to the
+    // bound's (1250 − 990)/500 = 0.52; weights equal: 990 + 0.305 × 500 = 1142.5 ms. Then the
+    // thresholds differ and the weights move.
+    assert.ok(Math.abs((served[0] as number) - 1142.5) < 1e-9, String(served));
     assert.ok(
       served.every((v) => v >= 990 && v <= 1250),
       String(served),
@@ -173,7 +190,7 @@ describe('adaptive with learningRates', () => {
       true,
     );
     // And the single tracker restarts from a v3 state.
-    const single = createAdaptiveStrategy().compute({
+    const single = createAdaptiveStrategy({ calibration: 'single' }).compute({
       endpoint: 'e',
       durationsMs: w,
       timestampsMs: ts,

@@ -1,5 +1,4 @@
 // Several learning rates at once for `adaptive` (DtACI, Gibbs & Candès 2024): one quantile tracker per rate, exponential weights on their pinball loss.
-import { batchSaturation } from './calibration.ts';
 
 /**
  * The learning-rate grid DtACI's authors recommend and use in their experiments: eight rates,
@@ -141,8 +140,13 @@ export interface MixtureUpdate {
  * β = share of the current window above it, each expert's level θ_k = share above T_k, weights
  * multiplied by exp(−η·pinball(β, θ_k)), normalised, then mixed with the uniform by σ (DtACI's
  * restart floor: no expert's weight is lost for good). Then each expert's correction takes its
- * own quantile-tracking step γ_k·(misses − count·α), misses saturated per batch as the single
- * tracker's, clamped to `range` (anti-windup).
+ * own quantile-tracking step γ_k·(misses − count·α), clamped to `range` (anti-windup).
+ *
+ * Unlike the single tracker, the misses are not saturated per batch: each expert is plain ACI (in
+ * score space), as DtACI's guarantee assumes. The saturation protected one rate from a burst's
+ * wind-up; here the weights do it: after a burst the fast experts' thresholds sit above the
+ * p(1−α) of the requests that follow, their pinball loss exceeds the slower experts', and the
+ * mixture follows the slower ones; the range clamp caps how far any expert winds up.
  */
 export function mixtureStep(
   prior: MixtureState,
@@ -175,11 +179,10 @@ export function mixtureStep(
     for (let i = 0; i < k; i++)
       weights[i] = (1 - sigma) * (sum > 0 ? (weights[i] as number) / sum : 1 / k) + sigma / k;
   }
-  const cap = batchSaturation(since.length, alpha);
   const corrections = prior.corrections.map((c, i) => {
     let over = 0;
     for (const s of since) if (s > (thresholds[i] as number)) over++;
-    const next = c + (rates[i] as number) * (Math.min(over, cap) - since.length * alpha);
+    const next = c + (rates[i] as number) * (over - since.length * alpha);
     return Math.min(range.max, Math.max(range.min, next));
   });
   return { corrections, weights, correction: mixedCorrection({ corrections, weights }) };
