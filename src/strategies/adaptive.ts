@@ -1,7 +1,7 @@
 // Strategy `adaptive`: the window's 1 − α quantile plus an online-calibrated correction in duration space, bounded near the window's max.
 import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
-import { InsufficientDataError } from '../core/errors.ts';
+import { InsufficientDataError, InvalidConfigError } from '../core/errors.ts';
 import { readableCount, readableMs } from '../core/serving.ts';
 import { orderStatistic, sortedCopy } from '../core/stats.ts';
 import {
@@ -82,6 +82,15 @@ const MIN_WIDTH_SHARE = 0.01;
 
 export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): TimeoutStrategy {
   const opts = parseConfig(adaptiveOptionsSchema, options);
+  // An option of the other calibration would be silently ignored: refuse it instead.
+  if (opts.calibration === 'mixture' && options.gamma !== undefined)
+    throw new InvalidConfigError([
+      'gamma: applies to calibration "single" only (the mixture\'s rates are learningRates)',
+    ]);
+  if (opts.calibration === 'single' && options.learningRates !== undefined)
+    throw new InvalidConfigError([
+      'learningRates: apply to calibration "mixture" only (the single tracker\'s rate is gamma)',
+    ]);
   return {
     name: 'adaptive',
     description: `window quantile + a correction calibrated online per request (${opts.calibration === 'mixture' ? `DtACI mixture of ${opts.learningRates.length} quantile trackers` : `quantile tracking, γ = ${opts.gamma}`}), at most ${opts.maxOverMaxFactor} × the window's max`,

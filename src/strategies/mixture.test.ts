@@ -1,6 +1,7 @@
 // `adaptive` with several learning rates (DtACI): the weights' maths by hand, the state's round trip and restarts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { InvalidConfigError } from '../core/errors.ts';
 import { createAdaptiveStrategy } from './adaptive.ts';
 import {
   DTACI_LEARNING_RATES,
@@ -203,6 +204,13 @@ describe('adaptive: the mixture (the default)', () => {
   it('refuses a grid of one rate or a rate above 1 (a 4xx config error, not a crash)', () => {
     assert.throws(() => createAdaptiveStrategy({ learningRates: [0.1] }), /learningRates/);
     assert.throws(() => createAdaptiveStrategy({ learningRates: [0.1, 2] }), /learningRates/);
+    // An option of the other calibration is refused, not silently ignored.
+    assert.throws(() => createAdaptiveStrategy({ gamma: 0.01 }), InvalidConfigError);
+    assert.throws(
+      () => createAdaptiveStrategy({ calibration: 'single', learningRates: [0.1, 0.2] }),
+      /learningRates: apply to calibration "mixture" only/,
+    );
+    assert.equal(createAdaptiveStrategy({ calibration: 'single', gamma: 0.01 }).name, 'adaptive');
   });
 
   it("histogram windows apply the mixture's carried correction, held, each expert clamped", async () => {

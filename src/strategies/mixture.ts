@@ -143,10 +143,10 @@ export interface MixtureUpdate {
  * own quantile-tracking step γ_k·(misses − count·α), clamped to `range` (anti-windup).
  *
  * Unlike the single tracker, the misses are not saturated per batch: each expert is plain ACI (in
- * score space), as DtACI's guarantee assumes. The saturation protected one rate from a burst's
- * wind-up; here the weights do it: after a burst the fast experts' thresholds sit above the
- * p(1−α) of the requests that follow, their pinball loss exceeds the slower experts', and the
- * mixture follows the slower ones; the range clamp caps how far any expert winds up.
+ * score space), as DtACI's guarantee assumes. The saturation protected one rate of 0.1 from a
+ * burst's wind-up; here the range clamp caps every expert, the served correction averages rates
+ * 128 times apart (a third of 0.1 at equal weights), and the weights favour the rates whose
+ * thresholds had the lower loss (docs/strategies.md, "how it behaves").
  */
 export function mixtureStep(
   prior: MixtureState,
