@@ -148,7 +148,7 @@ const backtestCliOptions: CliOptionTable<z.input<typeof backtestConfigSchema>> =
   strategyOptions: {
     env: 'JIT_BACKTEST_STRATEGY_OPTIONS',
     arg: 'json',
-    help: 'per-strategy options, e.g. {"adaptive":{"gamma":0.01}}',
+    help: 'per-strategy options, e.g. {"adaptive":{"maxOverMaxFactor":1.5}}',
     defaultText: 'none',
   },
   json: {

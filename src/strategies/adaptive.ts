@@ -1,7 +1,7 @@
 // Strategy `adaptive`: the window's 1 − α quantile plus an online-calibrated correction in duration space, bounded near the window's max.
 import { z } from 'zod';
 import { parseConfig } from '../core/config.ts';
-import { InsufficientDataError } from '../core/errors.ts';
+import { InsufficientDataError, InvalidConfigError } from '../core/errors.ts';
 import { readableCount, readableMs } from '../core/serving.ts';
 import { orderStatistic, sortedCopy } from '../core/stats.ts';
 import {
@@ -18,6 +18,14 @@ import {
   summarizeHistogram,
   topFiniteBoundMs,
 } from './histogram.ts';
+import {
+  DTACI_LEARNING_RATES,
+  durationsSince,
+  mixedCorrection,
+  mixtureStep,
+  readMixtureState,
+  type MixtureState,
+} from './mixture.ts';
 import { percentileLabel } from './quantile.ts';
 import { upperQuantile, withinReach } from './tail.ts';
 import type { StrategyInput, StrategyResult, TimeoutStrategy } from './types.ts';
@@ -25,9 +33,27 @@ import type { StrategyInput, StrategyResult, TimeoutStrategy } from './types.ts'
 export const adaptiveOptionsSchema = z
   .object({
     /**
-     * Learning rate of the tracker, in interquartile ranges (IQR) per unit of error: one request above the
-     * timeout raises the correction by γ·(1 − α), one below lowers it by γ·α. Default 0.1 (the
-     * default of conformal PID's quantile tracker, whose step is likewise proportional to scale).
+     * How the correction is learned: "mixture", one quantile tracker per rate of `learningRates`
+     * and the served correction their mixture under exponential weights on each one's pinball
+     * loss (DtACI, Gibbs & Candès 2024; `mixture.ts`; state `{v: 3, …}`), or "single", one tracker
+     * of rate `gamma`, its misses saturated per computation (state `{v: 2, correction}`). A state
+     * of the other shape restarts at correction 0. Default "mixture".
+     */
+    calibration: z.enum(['mixture', 'single']).default('mixture'),
+    /**
+     * The mixture's learning rates, in interquartile ranges (IQR) per unit of error. Default
+     * DtACI's own grid, 0.001 · 2^k for k = 0..7 (0.001 … 0.128; `DTACI_LEARNING_RATES`).
+     */
+    learningRates: z
+      .array(z.number().positive().max(1))
+      .min(2)
+      .max(16)
+      .default([...DTACI_LEARNING_RATES]),
+    /**
+     * Learning rate of the single tracker (`calibration: "single"`), in IQR per unit of error: one
+     * request above the timeout raises the correction by γ·(1 − α), one below lowers it by γ·α.
+     * Default 0.1 (the default of conformal PID's quantile tracker, whose step is likewise
+     * proportional to scale).
      */
     gamma: z.number().positive().max(1).default(0.1),
     /**
@@ -56,9 +82,18 @@ const MIN_WIDTH_SHARE = 0.01;
 
 export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): TimeoutStrategy {
   const opts = parseConfig(adaptiveOptionsSchema, options);
+  // An option of the other calibration would be silently ignored: refuse it instead.
+  if (opts.calibration === 'mixture' && options.gamma !== undefined)
+    throw new InvalidConfigError([
+      'gamma: applies to calibration "single" only (the mixture\'s rates are learningRates)',
+    ]);
+  if (opts.calibration === 'single' && options.learningRates !== undefined)
+    throw new InvalidConfigError([
+      'learningRates: apply to calibration "mixture" only (the single tracker\'s rate is gamma)',
+    ]);
   return {
     name: 'adaptive',
-    description: `window quantile + a correction calibrated online per request (quantile tracking, γ = ${opts.gamma}), at most ${opts.maxOverMaxFactor} × the window's max`,
+    description: `window quantile + a correction calibrated online per request (${opts.calibration === 'mixture' ? `DtACI mixture of ${opts.learningRates.length} quantile trackers` : `quantile tracking, γ = ${opts.gamma}`}), at most ${opts.maxOverMaxFactor} × the window's max`,
     acceptsHistograms: true,
     compute(input: StrategyInput): StrategyResult {
       if (input.histogram && isHistogramOnly(input)) return histogramResult(input, opts);
@@ -82,8 +117,6 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
         MIN_WIDTH_SHARE * base,
       );
 
-      const prior = readTrackerState(input.previous?.state);
-      let e: Exceedances | undefined;
       // Anti-windup: the correction stays where it still moves the timeout (median ≤ T ≤ bound),
       // applied to a carried correction too (the window, hence the range, changed since).
       const range = {
@@ -91,15 +124,47 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
         max: Math.max(0, (bound - base) / width),
       };
       const clamp = (c: number) => Math.min(range.max, Math.max(range.min, c));
-      let step: TrackerUpdate = { correction: clamp(prior.correction), counted: 0 };
-      if (input.previous && input.timestampsMs) {
+      const judged = input.previous && input.timestampsMs ? input.previous : undefined;
+      let e: Exceedances | undefined;
+      if (judged && input.timestampsMs)
         e = exceedancesSince(
           input.durationsMs,
           input.timestampsMs,
-          input.previous.computedAtMs,
-          input.previous.servedMs,
+          judged.computedAtMs,
+          judged.servedMs,
         );
-        step = trackerStep(prior.correction, e, alpha, opts.gamma, range);
+      let before: number;
+      let step: TrackerUpdate;
+      let state: Record<string, unknown>;
+      let mixNote = '';
+      if (opts.calibration === 'mixture') {
+        const rates = opts.learningRates;
+        const prior = readMixtureState(input.previous?.state, rates.length).state;
+        before = mixedCorrection(prior);
+        let next: { corrections: number[]; weights: number[] } = {
+          corrections: prior.corrections.map(clamp),
+          weights: prior.weights,
+        };
+        if (judged && input.timestampsMs && prior.widthMs > 0) {
+          const since = durationsSince(input.durationsMs, input.timestampsMs, judged.computedAtMs);
+          next = mixtureStep(prior, since, judged.servedMs, sorted, alpha, rates, range);
+        }
+        const mixed: MixtureState = {
+          v: 3,
+          corrections: next.corrections,
+          weights: next.weights,
+          baseMs: base,
+          widthMs: width,
+        };
+        step = { correction: mixedCorrection(mixed), counted: 0 };
+        state = { ...mixed };
+        mixNote = heaviestRate(rates, next.weights);
+      } else {
+        const prior = readTrackerState(input.previous?.state);
+        before = prior.correction;
+        step = { correction: clamp(prior.correction), counted: 0 };
+        if (e) step = trackerStep(prior.correction, e, alpha, opts.gamma, range);
+        state = { v: 2, correction: step.correction };
       }
       // At the bound exactly when the correction is at its upper end (or the base is the bound).
       const bounded = step.correction >= range.max - 1e-12;
@@ -112,10 +177,10 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
           opts.scale === 'tail' ? 'tail width' : 'IQR',
           step.correction,
           width,
-          prior.correction,
+          before,
           e,
           input.previous?.servedMs,
-        ),
+        ) + mixNote,
         bounded
           ? `capped at window max ${readableMs(max)} × ${opts.maxOverMaxFactor} = ${readableMs(bound)}`
           : '',
@@ -125,7 +190,7 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
       return {
         timeoutMs: value,
         method: bounded ? 'tracked-quantile-bounded' : 'tracked-quantile',
-        state: { v: 2, correction: step.correction },
+        state,
         reason,
       };
     },
@@ -158,10 +223,26 @@ function histogramResult(input: StrategyInput, opts: AdaptiveOptions): StrategyR
     min: Math.min(0, (median - base) / width),
     max: Math.max(0, (bound - base) / width),
   };
-  const correction = Math.min(
-    range.max,
-    Math.max(range.min, readTrackerState(input.previous?.state).correction),
-  );
+  const clamp = (c: number) => Math.min(range.max, Math.max(range.min, c));
+  // With several learning rates the mixture's correction is carried (each expert clamped, the
+  // weights held); the state keeps this window's base and scale for the next judged batch.
+  let correction: number;
+  let state: Record<string, unknown>;
+  if (opts.calibration === 'mixture') {
+    const prior = readMixtureState(input.previous?.state, opts.learningRates.length).state;
+    const mixed: MixtureState = {
+      v: 3,
+      corrections: prior.corrections.map(clamp),
+      weights: prior.weights,
+      baseMs: base,
+      widthMs: width,
+    };
+    correction = mixedCorrection(mixed);
+    state = { ...mixed };
+  } else {
+    correction = clamp(readTrackerState(input.previous?.state).correction);
+    state = { v: 2, correction };
+  }
   const bounded = correction >= range.max - 1e-12 && correction > 0;
   const value = Math.max(
     bounded ? bound : Math.max(median, base + width * correction),
@@ -187,9 +268,18 @@ function histogramResult(input: StrategyInput, opts: AdaptiveOptions): StrategyR
   return {
     timeoutMs: value,
     method: top.inTopBucket ? 'histogram-top-bucket' : 'histogram-interpolation',
-    state: { v: 2, correction },
+    state,
     reason,
   };
+}
+
+/** " (8 learning rates, heaviest γ = 0.064 at 41 %)": which expert the mixture mostly follows. */
+function heaviestRate(rates: readonly number[], weights: readonly number[]): string {
+  let best = 0;
+  for (let i = 1; i < weights.length; i++)
+    if ((weights[i] as number) > (weights[best] as number)) best = i;
+  const share = Math.round(100 * (weights[best] as number));
+  return ` (${rates.length} learning rates, heaviest γ = ${rates[best]} at ${share} %)`;
 }
 
 /** "+0.12 × IQR 48 ms (raised: 2 of 300 calls exceeded 510 ms)". */

@@ -131,7 +131,8 @@ describe('strategies on histogram windows', () => {
   it('adaptive: the histogram quantile, a carried correction applied but held, bounded', async () => {
     // Buckets (0,10] (10,20] (20,40] (40,80]: 10, 20, 60, 10; IQR = q75 − q25 = 35 − 17.5 = 17.5.
     const h = { boundsMs: [10, 20, 40, 80], counts: [10, 20, 60, 10, 0] };
-    const adaptive = createStrategy('adaptive');
+    // The single tracker's state (the mixture's histogram case: mixture.test.ts).
+    const adaptive = createStrategy('adaptive', { calibration: 'single' });
     assert.equal(adaptive.acceptsHistograms, true);
     const first = await runStrategy(adaptive, { ...input(0.4), histogram: h });
     assert.equal(first.timeoutMs, 30);

@@ -162,7 +162,7 @@ export const workerCliOptions: CliOptionTable<WorkerConfigInput> = {
   strategyOptions: {
     env: 'JIT_STRATEGY_OPTIONS',
     arg: 'json',
-    help: 'options per strategy, e.g. {"adaptive":{"gamma":0.01}}',
+    help: 'options per strategy, e.g. {"adaptive":{"maxOverMaxFactor":1.5}}',
     defaultText: 'none',
   },
 };

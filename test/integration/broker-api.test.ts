@@ -209,13 +209,17 @@ describe('cycles', () => {
     await b.cycles.runCycle();
     const view = (await (await fetch(`${b.url}/v1/timeouts/customer`)).json()) as {
       strategy: string;
-      state: { v: number; correction: number };
+      state: { v: number; corrections: number[]; weights: number[]; baseMs: number };
       status: string;
     };
     assert.equal(view.strategy, 'adaptive');
     assert.equal(view.status, 'fresh');
-    // The sample has no timestamps, so there is nothing to calibrate on: the correction stays 0.
-    assert.deepEqual(view.state, { v: 2, correction: 0 });
+    // The sample has no timestamps, so there is nothing to calibrate on: the mixture's eight
+    // corrections stay 0 with equal weights; the window's base travels for the next batch.
+    assert.equal(view.state.v, 3);
+    assert.deepEqual(view.state.corrections, new Array(8).fill(0));
+    assert.deepEqual(view.state.weights, new Array(8).fill(1 / 8));
+    assert.ok(view.state.baseMs > 0);
   });
 
   it('keeps a history of every attempt and a list of recent cycles', async () => {
