@@ -48,6 +48,10 @@ describe('hedgeForRecord', () => {
     assert.equal(endpointView(rec, config).hedgeMs, 80);
   });
 
+  it('is whole ms, rounded up (a backup never before the p95)', () => {
+    assert.equal(hedgeForRecord(record(400, { p95: 36.011962890625 }), config), 37);
+  });
+
   it('is at most the served timeout (a backup after the deadline could not win)', () => {
     const rec = record(50, { p95: 900 });
     assert.equal(hedgeForRecord(rec, config), servedForRecord(rec, config));

@@ -50,7 +50,8 @@ export function hedgeForRecord(rec: EndpointRecord, config: Readonly<BrokerConfi
   if (rec.storedMs === undefined || rec.last === undefined) return null;
   const p95 = rec.last.percentilesMs['p95'];
   if (typeof p95 !== 'number' || !Number.isFinite(p95) || p95 <= 0) return null;
-  return Math.min(p95, servedForRecord(rec, config));
+  // Whole ms, as the timeout: rounded up so that the backup still waits for the p95.
+  return Math.min(Math.ceil(p95), servedForRecord(rec, config));
 }
 
 /** The broker's serving rules with the endpoint's own clamps, where it has them. */
