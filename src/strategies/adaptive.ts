@@ -180,7 +180,10 @@ export function createAdaptiveStrategy(options: Partial<AdaptiveOptions> = {}): 
           before,
           e,
           input.previous?.servedMs,
-        ) + mixNote,
+        ) +
+          mixNote +
+          // The corrected value, so that the margin the broker adds reads from a stated number.
+          (bounded || raw === base ? '' : ` = ${readableMs(value)}`),
         bounded
           ? `capped at window max ${readableMs(max)} × ${opts.maxOverMaxFactor} = ${readableMs(bound)}`
           : '',

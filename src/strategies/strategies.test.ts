@@ -155,7 +155,7 @@ describe('adaptive', () => {
     assert.ok(Math.abs(r.state.correction - 0.4) < 1e-12);
     // IQR = 750 − 250 = 500 ms: 990 + 0.4 × 500 = 1190 ms.
     assert.ok(Math.abs(r.timeoutMs - 1190) < 1e-9);
-    assert.match(r.reason, /raised: 100 of 100 calls exceeded 900 ms/);
+    assert.match(r.reason, /raised: 100 of 100 calls exceeded 900 ms\) = 1\.2 s$/);
   });
   it('counts every request: 1 of 100 above the timeout (rate α) leaves the correction unchanged', () => {
     const r = run({ servedMs: 999, computedAtMs: 1_000_900, state: { v: 2, correction: 0.3 } });
@@ -166,7 +166,7 @@ describe('adaptive', () => {
     // 100 hits: −γ·100·α = −0.1 IQR → 990 − 0.1 × 500 = 940 ms.
     assert.ok(Math.abs(r.state.correction + 0.1) < 1e-12);
     assert.ok(Math.abs(r.timeoutMs - 940) < 1e-9);
-    assert.match(r.reason, /lowered: 0 of 100 calls exceeded 5\.0 s/);
+    assert.match(r.reason, /lowered: 0 of 100 calls exceeded 5\.0 s\) = 940 ms$/);
   });
   it('round-trips its state through JSON, well under the 4096-byte limit', () => {
     let previous = { servedMs: 900, computedAtMs: 1_000_900, state: {} as Record<string, unknown> };
