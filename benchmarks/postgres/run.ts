@@ -4,9 +4,13 @@
 // throw-away cluster (test/helpers/postgres.ts).
 // With --history-hours H (default 24), each endpoint's history is then filled back to H hours at
 // one computation per --history-step-minutes (default 5), and a fresh broker process loads it
-// (view-memory.ts): its RSS and heap are the "with a day of history" figures.
+// (view-memory.ts): its RSS and heap are the "with a day of history" figures. With
+// --history-endpoints V (more than the size), the computed endpoints' rows are first copied to
+// make V endpoints (names and values as the workers made them, one copy per missing name), so
+// the memory of V endpoints is measured without computing V of them on this machine. With
+// --dist DIR, the fresh broker runs the compiled tree in DIR (as installed: no tsx loader).
 // Usage: node --import tsx benchmarks/postgres/run.ts [--sizes 1000,10000] [--cycles 2] [--seconds 5]
-//   [--history-hours 24] [--history-step-minutes 5]
+//   [--history-hours 24] [--history-step-minutes 5] [--history-endpoints V] [--dist DIR]
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -29,6 +33,9 @@ const cycles = numberOption(rest, 'cycles', 2);
 const seconds = numberOption(rest, 'seconds', 5);
 const historyHours = numberOption(rest, 'history-hours', 24);
 const stepMinutes = numberOption(rest, 'history-step-minutes', 5);
+const historyEndpoints = numberOption(rest, 'history-endpoints', 0);
+/** A compiled tree (`tsc -p tsconfig.build.json --outDir DIR`) the fresh broker runs, as installed. */
+const distDir = rest.includes('--dist') ? rest[rest.indexOf('--dist') + 1] : undefined;
 const dir = mkdtempSync(join(tmpdir(), 'jit-pg-bench-'));
 const rssMb = () => Math.round(process.memoryUsage().rss / 1048576);
 
@@ -127,9 +134,39 @@ try {
    * values, reason and percentiles) before its first one, `stepMinutes` apart, as many as make
    * `historyHours * 60 / stepMinutes` points. Then a fresh broker process loads the database.
    */
-  async function dayOfHistory(n: number, db: string, url: string, file: string) {
+  async function dayOfHistory(computed: number, db: string, url: string, computedFile: string) {
     const perEndpoint = Math.round((historyHours * 60) / stepMinutes);
     const t0 = performance.now();
+    const n = Math.max(computed, historyEndpoints);
+    let file = computedFile;
+    if (n > computed) {
+      // Endpoint i (from `computed` on) is a copy of computed endpoint i mod `computed`.
+      const copyOf = `'/api/service-' || (i % $1::int) || '/op'`;
+      await pg.query(
+        `INSERT INTO jit_endpoints (name, origin, options, stored_ms, status, computed_at_ms,
+           attempted_at_ms, last, last_error, deleted, tx)
+         SELECT '/api/service-' || i || '/op', e.origin, e.options, e.stored_ms, e.status,
+           e.computed_at_ms, e.attempted_at_ms, e.last, e.last_error, e.deleted, e.tx
+         FROM generate_series($1::int, $2::int - 1) i JOIN jit_endpoints e ON e.name = ${copyOf}`,
+        [computed, n],
+        db,
+      );
+      await pg.query(
+        `INSERT INTO jit_history (endpoint, at_ms, ok, computed_ms, stored_ms, served_ms, strategy,
+           samples, percentiles, error, writer, reason, tx)
+         SELECT '/api/service-' || i || '/op', h.at_ms, h.ok, h.computed_ms, h.stored_ms,
+           h.served_ms, h.strategy, h.samples, h.percentiles, h.error, h.writer, h.reason, h.tx
+         FROM generate_series($1::int, $2::int - 1) i JOIN jit_history h ON h.endpoint = ${copyOf}`,
+        [computed, n],
+        db,
+      );
+      file = join(dir, `endpoints-${n}.config`);
+      writeFileSync(
+        file,
+        Array.from({ length: n }, (_, i) => `/api/service-${i}/op`).join('\n') + '\n',
+      );
+      out.push(`  copied the ${computed} computed endpoints' rows to make ${n} endpoints`);
+    }
     await pg.query(
       `INSERT INTO jit_history (endpoint, at_ms, ok, computed_ms, stored_ms, served_ms, strategy,
          samples, percentiles, error, writer, reason, tx)
@@ -144,7 +181,7 @@ try {
     );
     // The workers are gone: the fresh broker finds nobody to compute with, so the view stays as loaded.
     await pg.query('DELETE FROM jit_workers', [], db);
-    await pg.query('VACUUM ANALYZE jit_history', [], db);
+    await pg.query('ANALYZE', [], db);
     const [rows] = await pg.query<{ history: string; hist_bytes: string }>(
       `SELECT (SELECT count(*) FROM jit_history)::text AS history,
               pg_total_relation_size('jit_history')::text AS hist_bytes`,
@@ -156,10 +193,12 @@ try {
         `${rows?.history} rows, ${Math.round(Number(rows?.hist_bytes) / 1048576)} MB, filled in ` +
         `${((performance.now() - t0) / 1000).toFixed(0)} s`,
     );
-    const script = fileURLToPath(new URL('./view-memory.ts', import.meta.url));
+    const script = fileURLToPath(new URL('./view-memory.mjs', import.meta.url));
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--expose-gc', '--import', 'tsx', script, url, file],
+      distDir
+        ? ['--expose-gc', script, url, file, distDir]
+        : ['--expose-gc', '--import', 'tsx', script, url, file],
       { maxBuffer: 1 << 20 },
     );
     out.push(`  fresh broker on it (${n} endpoints): ${stdout.trim()}`);

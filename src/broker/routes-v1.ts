@@ -98,7 +98,7 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
   app.get<{ Params: { endpoint: string }; Querystring: { sinceMs?: string; limit?: string } }>(
     '/v1/endpoints/:endpoint/history',
     read,
-    (req) => {
+    async (req) => {
       if (!store.get(req.params.endpoint)) throw new UnknownEndpointError(req.params.endpoint);
       const sinceMs = Number(req.query.sinceMs ?? 0);
       const limit = Number(req.query.limit ?? 1000);
@@ -108,7 +108,10 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
       }
       return {
         endpoint: req.params.endpoint,
-        points: store.history(req.params.endpoint, { sinceMs, limit }),
+        // A PostgreSQL-backed broker keeps only recent points in memory: the rest is read there.
+        points: store.readHistory
+          ? await store.readHistory(req.params.endpoint, { sinceMs, limit })
+          : store.history(req.params.endpoint, { sinceMs, limit }),
       };
     },
   );
