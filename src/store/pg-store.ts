@@ -91,6 +91,27 @@ const iso = (ms: number | null): string | undefined =>
   ms === null ? undefined : new Date(ms).toISOString();
 const msOf = (at: string | undefined): number | null => (at === undefined ? null : Date.parse(at));
 
+/**
+ * One string object per distinct strategy, method and worker name: each parsed record would
+ * otherwise hold its own copies (~100 bytes per record; 100 000 records share a handful).
+ */
+const names = new Map<string, string>();
+function shared(text: string): string {
+  const known = names.get(text);
+  if (known !== undefined) return known;
+  // Bounded: names that are not a handful (an odd worker id per record) are not kept.
+  if (names.size < 10_000) names.set(text, text);
+  return text;
+}
+
+function lastOf(text: string): ComputationInfo {
+  const last = JSON.parse(text) as ComputationInfo;
+  if (typeof last.strategy === 'string') last.strategy = shared(last.strategy);
+  if (typeof last.method === 'string') last.method = shared(last.method);
+  if (typeof last.workerId === 'string') last.workerId = shared(last.workerId);
+  return last;
+}
+
 function recordOf(row: EndpointRow): EndpointRecord {
   return {
     name: row.name,
@@ -103,7 +124,7 @@ function recordOf(row: EndpointRow): EndpointRecord {
     status: row.status === 'fresh' || row.status === 'stale' ? row.status : 'never',
     computedAt: iso(row.computed_at_ms),
     attemptedAt: iso(row.attempted_at_ms),
-    last: row.last === null ? undefined : (JSON.parse(row.last) as ComputationInfo),
+    last: row.last === null ? undefined : lastOf(row.last),
     lastError: row.last_error ?? undefined,
   };
 }
