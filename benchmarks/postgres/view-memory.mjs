@@ -51,9 +51,11 @@ const listBytes = (await (await fetch(`${broker.url}/v1/endpoints`)).arrayBuffer
 const withTexts = settle();
 // How much history one endpoint's API read answers (the most recent 1000 points at most).
 const first = broker.store.list()[0]?.name ?? '';
+const historyAt = performance.now();
 const history = await (
   await fetch(`${broker.url}/v1/endpoints/${encodeURIComponent(first)}/history?limit=1000`)
 ).json();
+const historyMs = Math.round((performance.now() - historyAt) * 10) / 10;
 // The store's own structures, dropped one at a time (private fields, read for this measure only).
 const viewPoints = [...(broker.store.points?.values() ?? [])].reduce((n, l) => n + l.length, 0);
 broker.store.points?.clear();
@@ -65,6 +67,7 @@ console.log(
     compiled: Boolean(dist),
     loadMs,
     historyAnswered: history.points.length,
+    historyMs,
     viewPoints,
     listBytes,
     start,
