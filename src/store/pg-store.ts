@@ -674,13 +674,16 @@ export class PgStore extends MemoryStore {
             [this.sinceTx],
           )
         ).rows;
-        points = (
-          await client.query<HistoryRow>(
-            `SELECT ${HISTORY_COLUMNS} FROM jit_history
-             WHERE tx >= $1::bigint AND writer <> $2 ORDER BY at_ms, id`,
-            [this.sinceTx, this.writerId],
-          )
-        ).rows;
+        // Other brokers' new points, for a view that keeps some (by default it keeps none).
+        if (this.viewPoints > 0) {
+          points = (
+            await client.query<HistoryRow>(
+              `SELECT ${HISTORY_COLUMNS} FROM jit_history
+               WHERE tx >= $1::bigint AND writer <> $2 ORDER BY at_ms, id`,
+              [this.sinceTx, this.writerId],
+            )
+          ).rows;
+        }
       }
       await client.query('COMMIT');
     } catch (err) {
