@@ -34,7 +34,7 @@ const seconds = numberOption(rest, 'seconds', 5);
 const historyHours = numberOption(rest, 'history-hours', 24);
 const stepMinutes = numberOption(rest, 'history-step-minutes', 5);
 const historyEndpoints = numberOption(rest, 'history-endpoints', 0);
-/** A compiled tree (`tsc -p tsconfig.build.json --outDir DIR`) the fresh broker runs, as installed. */
+/** A compiled tree (`npm run build`'s dist/) a fresh broker runs too, as installed. */
 const distDir = rest.includes('--dist') ? rest[rest.indexOf('--dist') + 1] : undefined;
 const dir = mkdtempSync(join(tmpdir(), 'jit-pg-bench-'));
 const rssMb = () => Math.round(process.memoryUsage().rss / 1048576);
@@ -194,14 +194,20 @@ try {
         `${((performance.now() - t0) / 1000).toFixed(0)} s`,
     );
     const script = fileURLToPath(new URL('./view-memory.mjs', import.meta.url));
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      distDir
-        ? ['--expose-gc', script, url, file, distDir]
-        : ['--expose-gc', '--import', 'tsx', script, url, file],
-      { maxBuffer: 1 << 20 },
-    );
-    out.push(`  fresh broker on it (${n} endpoints): ${stdout.trim()}`);
+    const runs: [string, string[]][] = [
+      ['src/ through tsx', ['--expose-gc', '--import', 'tsx', script, url, file]],
+    ];
+    if (distDir) runs.unshift(['compiled', ['--expose-gc', script, url, file, distDir]]);
+    for (const [label, args] of runs) {
+      try {
+        const { stdout } = await promisify(execFile)(process.execPath, args, {
+          maxBuffer: 1 << 20,
+        });
+        out.push(`  fresh broker on it (${n} endpoints, ${label}): ${stdout.trim()}`);
+      } catch (err) {
+        out.push(`  fresh broker on it (${n} endpoints, ${label}) failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   // Read throughput: the same 1000 endpoints served by a PG-backed and a SQLite-backed broker.

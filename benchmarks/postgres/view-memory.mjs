@@ -66,7 +66,7 @@ console.log(
   JSON.stringify({
     compiled: Boolean(dist),
     loadMs,
-    historyAnswered: history.points.length,
+    historyAnswered: history.points?.length ?? null,
     historyMs,
     viewPoints,
     listBytes,
