@@ -205,7 +205,9 @@ try {
         });
         out.push(`  fresh broker on it (${n} endpoints, ${label}): ${stdout.trim()}`);
       } catch (err) {
-        out.push(`  fresh broker on it (${n} endpoints, ${label}) failed: ${(err as Error).message}`);
+        out.push(
+          `  fresh broker on it (${n} endpoints, ${label}) failed: ${(err as Error).message}`,
+        );
       }
     }
   }
