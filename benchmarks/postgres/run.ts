@@ -215,6 +215,11 @@ try {
   // Read throughput: the same 1000 endpoints served by a PG-backed and a SQLite-backed broker.
   const n = 1000;
   const file = join(dir, `endpoints-${n}.config`);
+  // Written again: a run whose --sizes lacks 1000 has no such file (its brokers waited forever).
+  writeFileSync(
+    file,
+    Array.from({ length: n }, (_, i) => `/api/service-${i}/op`).join('\n') + '\n',
+  );
   const read = async (label: string, broker: RunningBroker) => {
     // Every endpoint gets a value, so the answers are the served ones, not the default.
     for (let i = 0; i < n; i++) {
