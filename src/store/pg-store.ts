@@ -250,8 +250,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * The store several brokers share. Reads never wait for the database: they are served from the
- * view `MemoryStore` keeps (records, and the most recent history points per endpoint), loaded by
- * `open()`. Every change is applied to the view at once and queued; one writer sends the queue
+ * view `MemoryStore` keeps (the records; history points only if `maxPointsPerEndpoint` asks),
+ * loaded by `open()`; history is read from PostgreSQL by `readHistory()`. Every change is applied to the view at once and queued; one writer sends the queue
  * to PostgreSQL in order, a batch per transaction, retrying while the database is away;
  * `flush()` waits until what was queued is durable. Other brokers' changes arrive by
  * LISTEN/NOTIFY (a fallback poll catches lost notifications) and are re-read by transaction id.
