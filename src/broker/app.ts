@@ -115,6 +115,9 @@ export function buildBroker(config: Readonly<BrokerConfig>, deps: BrokerDeps = {
   const app = Fastify({
     logger: false,
     bodyLimit: 64 * 1024,
+    // Loading the PostgreSQL view (onReady) of 100 000 endpoints takes longer than Fastify's
+    // 10 s for a hook; each of its queries has its own statement timeout (PgStore).
+    ...(pgStore ? { pluginTimeout: 0 } : {}),
     // With the hook reader of the hot routes (see HotRouteHooks.routerOptions).
     routerOptions: hotHooks.routerOptions({ maxParamLength }),
     // Fastify's own server settings (getServerInstance in fastify/lib/server.js), with the hot

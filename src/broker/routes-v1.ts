@@ -1,4 +1,5 @@
 // The broker's JSON API: endpoints, timeouts, worker registry, health and readiness.
+import { Readable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { assertEndpointName } from '../core/endpoint-name.ts';
@@ -77,6 +78,31 @@ function workerView(w: WorkerRecord): WorkerView {
   };
 }
 
+/** Endpoints whose view texts go out in one piece of the list's answer. */
+const LIST_CHUNK = 1000;
+
+/**
+ * The `GET /v1/endpoints` answer, in pieces of `LIST_CHUNK` endpoints: at 100 000 endpoints the
+ * whole text is ~72 MB, and building it as one string raised the broker's RSS by 80–270 MB
+ * (BENCHMARKS.md, "PostgreSQL store"). Records never change, so the pieces are of one list.
+ */
+export function* endpointsJson(
+  records: readonly EndpointRecord[],
+  viewJson: (rec: EndpointRecord) => string,
+): Generator<string> {
+  yield '{"endpoints":[';
+  for (let i = 0; i < records.length; i += LIST_CHUNK) {
+    yield (
+      (i === 0 ? '' : ',') +
+      records
+        .slice(i, i + LIST_CHUNK)
+        .map(viewJson)
+        .join(',')
+    );
+  }
+  yield ']}';
+}
+
 export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
   const { config, store, registry, cycles, log, viewJson, windows, discovery } = deps;
 
@@ -86,7 +112,7 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
   const admin = { config: { auth: 'admin' as const, rateLimit: limit } };
 
   app.get('/v1/endpoints', read, (_req, reply) =>
-    reply.type(JSON_TYPE).send(`{"endpoints":[${store.list().map(viewJson).join(',')}]}`),
+    reply.type(JSON_TYPE).send(Readable.from(endpointsJson(store.list(), viewJson))),
   );
 
   app.get<{ Params: { endpoint: string } }>('/v1/timeouts/:endpoint', read, (req, reply) => {
@@ -98,7 +124,7 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
   app.get<{ Params: { endpoint: string }; Querystring: { sinceMs?: string; limit?: string } }>(
     '/v1/endpoints/:endpoint/history',
     read,
-    (req) => {
+    async (req) => {
       if (!store.get(req.params.endpoint)) throw new UnknownEndpointError(req.params.endpoint);
       const sinceMs = Number(req.query.sinceMs ?? 0);
       const limit = Number(req.query.limit ?? 1000);
@@ -108,7 +134,10 @@ export function v1Routes(app: FastifyInstance, deps: V1RoutesDeps): void {
       }
       return {
         endpoint: req.params.endpoint,
-        points: store.history(req.params.endpoint, { sinceMs, limit }),
+        // A PostgreSQL-backed broker keeps only recent points in memory: the rest is read there.
+        points: store.readHistory
+          ? await store.readHistory(req.params.endpoint, { sinceMs, limit })
+          : store.history(req.params.endpoint, { sinceMs, limit }),
       };
     },
   );

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ComputationInfo, EndpointRecord } from '../store/types.ts';
 import { brokerConfig } from './config.ts';
-import { endpointView, hedgeForRecord, servedForRecord } from './serve.ts';
+import { endpointView, endpointViewCache, hedgeForRecord, servedForRecord } from './serve.ts';
 
 const config = brokerConfig({});
 
@@ -62,5 +62,38 @@ describe('hedgeForRecord', () => {
     assert.equal(hedgeForRecord(record(400, { p50: 20, p99: 300 }), config), null);
     assert.equal(hedgeForRecord(record(400, { p95: 0 }), config), null);
     assert.equal(endpointView(record(undefined, {}), config).hedgeMs, null);
+  });
+});
+
+describe('endpointViewCache', () => {
+  const named = (name: string, storedMs: number): EndpointRecord => ({
+    ...record(storedMs, { p95: 10 }),
+    name,
+  });
+  const fresh = (rec: EndpointRecord) => JSON.stringify(endpointView(rec, config));
+
+  it("answers each record's view text, made again for a changed record", () => {
+    const viewJson = endpointViewCache(config);
+    const a = named('a', 100);
+    const text = viewJson(a);
+    assert.equal(text, fresh(a));
+    assert.equal(viewJson(a), text);
+    const changed = named('a', 200);
+    assert.equal(viewJson(changed), fresh(changed));
+    assert.notEqual(viewJson(changed), text);
+    assert.equal(viewJson.cached(), 1, "the changed record took the old text's place");
+  });
+
+  it('keeps at most maxTexts, the most recently built, and still answers the others', () => {
+    const viewJson = endpointViewCache(config, 2);
+    const recs = ['a', 'b', 'c'].map((n, i) => named(n, 100 + i));
+    for (const r of recs) assert.equal(viewJson(r), fresh(r));
+    assert.equal(viewJson.cached(), 2);
+    // 'a' went first; made again, it is right, and the cache stays bounded.
+    assert.equal(viewJson(recs[0] as EndpointRecord), fresh(recs[0] as EndpointRecord));
+    assert.equal(viewJson.cached(), 2);
+    const none = endpointViewCache(config, 0);
+    assert.equal(none(recs[1] as EndpointRecord), fresh(recs[1] as EndpointRecord));
+    assert.equal(none.cached(), 0);
   });
 });

@@ -102,21 +102,37 @@ export function reasonOf(rec: EndpointRecord, config: Readonly<BrokerConfig>): s
   return reason ?? `stored ${readableMs(rec.storedMs)} before reasons were kept`;
 }
 
+/** View texts `endpointViewCache` keeps by default: the endpoints callers read most. */
+export const VIEW_TEXTS_CACHED = 10_000;
+
 /**
  * `endpointView` as JSON text, made once per record: records are never changed in place (every
  * change stores a new record object, see `TimeoutStore`) and the config is frozen, so the text
  * of a record never goes stale. Callers read timeouts on their hot path; building and
  * serialising the 18-field view on every request cost about 3 µs, 8 % of a request
- * (BENCHMARKS.md, "Serving").
+ * (BENCHMARKS.md, "Serving"). At most `maxTexts` (default 10 000) texts are kept, the most
+ * recently built ones: a text costs ~1.1 KB, and all of 100 000 endpoints' (one
+ * `GET /v1/endpoints`) would be ~110 MB for as long as their records last (BENCHMARKS.md,
+ * "PostgreSQL store"). `cached()` answers how many are kept.
  */
-export function endpointViewCache(config: Readonly<BrokerConfig>): (rec: EndpointRecord) => string {
-  const texts = new WeakMap<EndpointRecord, string>();
-  return (rec) => {
-    let text = texts.get(rec);
-    if (text === undefined) {
-      text = JSON.stringify(endpointView(rec, config));
-      texts.set(rec, text);
+export function endpointViewCache(
+  config: Readonly<BrokerConfig>,
+  maxTexts = VIEW_TEXTS_CACHED,
+): ((rec: EndpointRecord) => string) & { cached(): number } {
+  // By name, with the record it was made from: a changed endpoint's new record misses, and its
+  // text replaces the old one. Map order is build order: the oldest built goes first.
+  const texts = new Map<string, { rec: EndpointRecord; text: string }>();
+  const viewJson = (rec: EndpointRecord): string => {
+    const kept = texts.get(rec.name);
+    if (kept?.rec === rec) return kept.text;
+    const text = JSON.stringify(endpointView(rec, config));
+    if (kept) texts.delete(rec.name);
+    else if (texts.size >= maxTexts) {
+      const oldest = texts.keys().next();
+      if (!oldest.done) texts.delete(oldest.value);
     }
+    if (maxTexts > 0) texts.set(rec.name, { rec, text });
     return text;
   };
+  return Object.assign(viewJson, { cached: () => texts.size });
 }

@@ -2,9 +2,16 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { StoreSchemaTooNewError, StoreUnavailableError } from '../core/errors.ts';
+import { staleReason } from '../core/serving.ts';
 import { MemoryStore, type MemoryStoreOptions } from './memory-store.ts';
 import { migratePg, PG_MIGRATIONS, TX, type PgMigration } from './pg-schema.ts';
-import type { ComputationInfo, EndpointEntry, EndpointRecord, HistoryPoint } from './types.ts';
+import type {
+  ComputationInfo,
+  EndpointEntry,
+  EndpointRecord,
+  HistoryPoint,
+  HistoryQuery,
+} from './types.ts';
 
 /** Whether a `--store` value names PostgreSQL (the scheme selects the store). */
 export function isPostgresUrl(store: string): boolean {
@@ -84,6 +91,27 @@ const iso = (ms: number | null): string | undefined =>
   ms === null ? undefined : new Date(ms).toISOString();
 const msOf = (at: string | undefined): number | null => (at === undefined ? null : Date.parse(at));
 
+/**
+ * One string object per distinct strategy, method and worker name: each parsed record would
+ * otherwise hold its own copies (~100 bytes per record; 100 000 records share a handful).
+ */
+const names = new Map<string, string>();
+function shared(text: string): string {
+  const known = names.get(text);
+  if (known !== undefined) return known;
+  // Bounded: names that are not a handful (an odd worker id per record) are not kept.
+  if (names.size < 10_000) names.set(text, text);
+  return text;
+}
+
+function lastOf(text: string): ComputationInfo {
+  const last = JSON.parse(text) as ComputationInfo;
+  if (typeof last.strategy === 'string') last.strategy = shared(last.strategy);
+  if (typeof last.method === 'string') last.method = shared(last.method);
+  if (typeof last.workerId === 'string') last.workerId = shared(last.workerId);
+  return last;
+}
+
 function recordOf(row: EndpointRow): EndpointRecord {
   return {
     name: row.name,
@@ -96,9 +124,60 @@ function recordOf(row: EndpointRow): EndpointRecord {
     status: row.status === 'fresh' || row.status === 'stale' ? row.status : 'never',
     computedAt: iso(row.computed_at_ms),
     attemptedAt: iso(row.attempted_at_ms),
-    last: row.last === null ? undefined : (JSON.parse(row.last) as ComputationInfo),
+    last: row.last === null ? undefined : lastOf(row.last),
     lastError: row.last_error ?? undefined,
   };
+}
+
+/**
+ * The history point of the record's last attempt, as the store made it then (MemoryStore's
+ * recordSuccess / recordFailure): what the view answers without keeping points.
+ */
+function lastAttempt(rec: EndpointRecord): HistoryPoint | undefined {
+  const last = rec.last;
+  if (rec.lastError !== undefined && rec.attemptedAt !== undefined) {
+    return {
+      at: rec.attemptedAt,
+      ok: false,
+      computedMs: null,
+      storedMs: rec.storedMs ?? null,
+      servedMs: last?.servedMs ?? null,
+      strategy: last?.strategy ?? null,
+      samples: null,
+      percentilesMs: null,
+      error: rec.lastError,
+      reason: last ? staleReason(last.reason) : null,
+    };
+  }
+  if (rec.computedAt === undefined || rec.storedMs === undefined || !last) return undefined;
+  return {
+    at: rec.computedAt,
+    ok: true,
+    computedMs: last.computedMs,
+    storedMs: rec.storedMs,
+    servedMs: last.servedMs,
+    strategy: last.strategy,
+    samples: last.samples,
+    percentilesMs: last.percentilesMs,
+    error: null,
+    reason: last.reason ?? null,
+  };
+}
+
+/** `points` (oldest first) with `extra` points at times not among them, since `since`, the last `limit`. */
+function mergePoints(
+  points: HistoryPoint[],
+  extra: readonly HistoryPoint[],
+  since: number,
+  limit: number,
+): HistoryPoint[] {
+  const known = new Set(points.map((p) => p.at));
+  const added = extra.filter((p) => !known.has(p.at) && Date.parse(p.at) >= since);
+  if (added.length > 0) {
+    points.push(...added);
+    points.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  }
+  return points.slice(Math.max(0, points.length - limit));
 }
 
 function pointOf(r: HistoryRow): HistoryPoint {
@@ -141,18 +220,38 @@ function describeOp(op: Op | undefined): string {
 }
 
 /**
- * History points per endpoint the view keeps by default: the dashboard's recent chart. Older
- * points stay in PostgreSQL; a week of them for 100 000 endpoints would not fit the memory goal.
+ * History points per endpoint the view keeps by default: none. `readHistory()` (the API's)
+ * reads them from PostgreSQL; `history()` answers the last attempt, which the record holds.
+ * Every point kept in memory costs ~60 MB at 100 000 endpoints (BENCHMARKS.md, "PostgreSQL
+ * store"); a day of them would not fit the broker's memory goal.
  */
-const VIEW_POINTS = 64;
+const VIEW_POINTS = 0;
+
+/** Endpoints read per query when the view is loaded. */
+const LOAD_CHUNK = 5000;
+
+/** A history point read with the view, before it is applied in order. */
+interface LoadedPoint {
+  endpoint: string;
+  id: bigint;
+  point: HistoryPoint;
+}
+
+/** What a full read of the database makes the view. */
+interface LoadedView {
+  records: EndpointRecord[];
+  points: LoadedPoint[];
+  /** Ids of points whose transaction the next re-read may see again. */
+  seen: Set<string>;
+}
 
 /** Settles after `ms`. */
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * The store several brokers share. Reads never wait for the database: they are served from the
- * view `MemoryStore` keeps (records, and the most recent history points per endpoint), loaded by
- * `open()`. Every change is applied to the view at once and queued; one writer sends the queue
+ * view `MemoryStore` keeps (the records; history points only if `maxPointsPerEndpoint` asks),
+ * loaded by `open()`; history is read from PostgreSQL by `readHistory()`. Every change is applied to the view at once and queued; one writer sends the queue
  * to PostgreSQL in order, a batch per transaction, retrying while the database is away;
  * `flush()` waits until what was queued is durable. Other brokers' changes arrive by
  * LISTEN/NOTIFY (a fallback poll catches lost notifications) and are re-read by transaction id.
@@ -200,7 +299,7 @@ export class PgStore extends MemoryStore {
   onWorkersChanged: (() => void) | undefined;
 
   constructor(opts: PgStoreOptions) {
-    // The view keeps recent history only: all of it lives in PostgreSQL.
+    // The view keeps the most recent points only: all of the history lives in PostgreSQL.
     super({ maxPointsPerEndpoint: VIEW_POINTS, ...opts });
     this.viewPoints = opts.maxPointsPerEndpoint ?? VIEW_POINTS;
     if (!isPostgresUrl(opts.url)) {
@@ -321,7 +420,7 @@ export class PgStore extends MemoryStore {
   }
 
   protected override saved(rec: EndpointRecord, point: HistoryPoint | undefined): void {
-    super.saved(rec, point);
+    super.saved(rec, this.viewPoints > 0 ? point : undefined);
     if (point) this.enqueue({ kind: 'value', rec, point, fenced: true });
     else this.enqueue({ kind: 'meta', rec, fenced: this.inSync });
   }
@@ -557,8 +656,9 @@ export class PgStore extends MemoryStore {
   async refresh(full: boolean): Promise<void> {
     const client = await this.connect();
     let broken: Error | undefined;
-    let rows: EndpointRow[];
-    let points: HistoryRow[];
+    let rows: EndpointRow[] = [];
+    let points: HistoryRow[] = [];
+    let loaded: LoadedView | undefined;
     let xmin: string;
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -566,30 +666,26 @@ export class PgStore extends MemoryStore {
         'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin',
       );
       xmin = snap.rows[0]?.xmin ?? '0';
-      const since = full ? '0' : this.sinceTx;
-      rows = (
-        await client.query<EndpointRow>(
-          `SELECT ${ENDPOINT_COLUMNS} FROM jit_endpoints WHERE tx >= $1::bigint ${full ? 'AND NOT deleted' : ''}`,
-          [since],
-        )
-      ).rows;
-      points = full
-        ? (
-            await client.query<HistoryRow>(
-              `SELECT ${HISTORY_COLUMNS} FROM (
-                 SELECT *, row_number() OVER (PARTITION BY endpoint ORDER BY at_ms DESC, id DESC) AS n
-                 FROM jit_history WHERE at_ms >= $1) h
-               WHERE n <= $2 ORDER BY at_ms, id`,
-              [this.now() - this.retentionMs, this.viewPoints],
-            )
-          ).rows
-        : (
+      if (full) {
+        loaded = await this.loadView(client, BigInt(xmin));
+      } else {
+        rows = (
+          await client.query<EndpointRow>(
+            `SELECT ${ENDPOINT_COLUMNS} FROM jit_endpoints WHERE tx >= $1::bigint`,
+            [this.sinceTx],
+          )
+        ).rows;
+        // Other brokers' new points, for a view that keeps some (by default it keeps none).
+        if (this.viewPoints > 0) {
+          points = (
             await client.query<HistoryRow>(
               `SELECT ${HISTORY_COLUMNS} FROM jit_history
                WHERE tx >= $1::bigint AND writer <> $2 ORDER BY at_ms, id`,
-              [since, this.writerId],
+              [this.sinceTx, this.writerId],
             )
           ).rows;
+        }
+      }
       await client.query('COMMIT');
     } catch (err) {
       broken = err as Error;
@@ -598,22 +694,68 @@ export class PgStore extends MemoryStore {
     } finally {
       client.release(broken);
     }
-    if (full) this.replaceView(rows, points, BigInt(xmin));
+    if (loaded) this.replaceView(loaded);
     else this.mergeView(rows, points);
     this.sinceTx = xmin;
   }
 
-  private replaceView(rows: EndpointRow[], points: HistoryRow[], xmin: bigint): void {
-    const keep = new Set(rows.map((r) => r.name));
+  /**
+   * The whole view, read in chunks of endpoints (by name) inside the caller's snapshot: each
+   * chunk's rows become records and points at once, so the raw rows of 100 000 endpoints (their
+   * `last` JSON texts) are never all held together. Each endpoint's recent points come from the
+   * (endpoint, at_ms) index, newest first, `viewPoints` at most: the rest of a day's or a week's
+   * history is not read.
+   */
+  private async loadView(client: pg.PoolClient, xmin: bigint): Promise<LoadedView> {
+    const view: LoadedView = { records: [], points: [], seen: new Set() };
+    const cutoff = this.now() - this.retentionMs;
+    let after: string | undefined;
+    for (;;) {
+      const rows = (
+        await client.query<EndpointRow>(
+          `SELECT ${ENDPOINT_COLUMNS} FROM jit_endpoints
+           WHERE NOT deleted ${after === undefined ? '' : 'AND name > $2'} ORDER BY name LIMIT $1`,
+          after === undefined ? [LOAD_CHUNK] : [LOAD_CHUNK, after],
+        )
+      ).rows;
+      if (rows.length === 0) break;
+      after = (rows[rows.length - 1] as EndpointRow).name;
+      for (const row of rows) view.records.push(recordOf(row));
+      if (this.viewPoints > 0) {
+        const chunk = (
+          await client.query<HistoryRow>(
+            `SELECT h.* FROM unnest($1::text[]) AS e(name) CROSS JOIN LATERAL (
+               SELECT ${HISTORY_COLUMNS} FROM jit_history
+               WHERE endpoint = e.name AND at_ms >= $2 ORDER BY at_ms DESC, id DESC LIMIT $3) h`,
+            [rows.map((r) => r.name), cutoff, this.viewPoints],
+          )
+        ).rows;
+        for (const p of chunk) {
+          // Points of transactions from xmin on are read again by the next re-read: not twice.
+          if (BigInt(p.tx) >= xmin) view.seen.add(p.id);
+          view.points.push({ endpoint: p.endpoint, id: BigInt(p.id), point: pointOf(p) });
+        }
+      }
+      if (rows.length < LOAD_CHUNK) break;
+    }
+    return view;
+  }
+
+  private replaceView(view: LoadedView): void {
+    const keep = new Set(view.records.map((r) => r.name));
     for (const name of [...this.records.keys()]) {
       if (!keep.has(name)) this.records.delete(name);
       super.removed(name); // clears the view's points of every endpoint; reloaded below
     }
     this.anyValue = false;
-    for (const row of rows) this.applyRow(row, true);
-    // Points of transactions from xmin on are read again by the next re-read: not twice.
-    this.seenPoints = new Set(points.filter((p) => BigInt(p.tx) >= xmin).map((p) => p.id));
-    for (const p of points) this.applyPoint(p);
+    for (const rec of view.records) this.applyRecord(rec, true);
+    this.seenPoints = view.seen;
+    const at = (p: LoadedPoint) => Date.parse(p.point.at);
+    view.points.sort((a, b) => at(a) - at(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const p of view.points) {
+      const rec = this.records.get(p.endpoint);
+      if (rec) super.saved(rec, p.point);
+    }
   }
 
   private mergeView(rows: EndpointRow[], points: HistoryRow[]): void {
@@ -621,7 +763,7 @@ export class PgStore extends MemoryStore {
       // A change of ours still queued is newer than this row: it stays, and the row is read
       // again once our write lands (its transaction id is then past this read's xmin).
       if (this.pending.has(row.name)) continue;
-      this.applyRow(row, false);
+      this.applyRecord(row.deleted ? row.name : recordOf(row), false);
     }
     const seen = new Set<string>();
     for (const p of points) {
@@ -632,16 +774,17 @@ export class PgStore extends MemoryStore {
     this.seenPoints = seen;
   }
 
-  private applyRow(row: EndpointRow, exact: boolean): void {
-    const local = this.records.get(row.name);
-    if (row.deleted) {
+  /** Takes a record read from the database (a name: the endpoint was deleted). */
+  private applyRecord(remote: EndpointRecord | string, exact: boolean): void {
+    const name = typeof remote === 'string' ? remote : remote.name;
+    const local = this.records.get(name);
+    if (typeof remote === 'string') {
       if (local) {
-        this.records.delete(row.name);
-        super.removed(row.name);
+        this.records.delete(name);
+        super.removed(name);
       }
       return;
     }
-    const remote = recordOf(row);
     let next = remote;
     if (local && !exact) {
       // The view never goes back: values whose attempt is older than ours are not taken.
@@ -651,13 +794,13 @@ export class PgStore extends MemoryStore {
     }
     // An unchanged record keeps its object (the served JSON is cached per object).
     if (local && JSON.stringify(local) === JSON.stringify(next)) return;
-    this.records.set(row.name, next);
+    this.records.set(name, next);
     if (next.storedMs !== undefined) this.anyValue = true;
   }
 
   private applyPoint(p: HistoryRow): void {
     const rec = this.records.get(p.endpoint);
-    if (rec) super.saved(rec, pointOf(p));
+    if (rec && this.viewPoints > 0) super.saved(rec, pointOf(p));
   }
 
   private async listen(): Promise<void> {
@@ -697,6 +840,57 @@ export class PgStore extends MemoryStore {
         backoffMs = Math.min(backoffMs * 2, 2000);
       }
     }
+  }
+
+  /**
+   * The points the view has: the most recent `maxPointsPerEndpoint` when it keeps some, else
+   * the last attempt (the record holds it). `readHistory()` answers all of them.
+   */
+  override history(name: string, query: HistoryQuery = {}): HistoryPoint[] {
+    if (this.viewPoints > 0) return super.history(name, query);
+    const rec = this.records.get(name);
+    const last = rec ? lastAttempt(rec) : undefined;
+    const since = Math.max(query.sinceMs ?? 0, this.now() - this.retentionMs);
+    return last && Date.parse(last.at) >= since && (query.limit ?? 1000) > 0 ? [last] : [];
+  }
+
+  /**
+   * The endpoint's history as `MemoryStore.history()` answers it with every point kept: read
+   * from PostgreSQL, with this broker's points still on their way there. While PostgreSQL
+   * cannot answer, what the view has (`history()`) and the points on their way.
+   */
+  async readHistory(name: string, query: HistoryQuery = {}): Promise<HistoryPoint[]> {
+    const limit = query.limit ?? 1000;
+    const since = Math.max(query.sinceMs ?? 0, this.now() - this.retentionMs);
+    if (!this.records.has(name)) return [];
+    // Taken before the read: a batch written while it runs is either in its answer or here.
+    let queued: HistoryPoint[] = [];
+    let removed = false;
+    for (const op of this.queue) {
+      if (op.kind === 'value' && op.rec.name === name) queued.push(op.point);
+      else if (op.kind === 'remove' && op.name === name) {
+        // Removed (and added again) since PostgreSQL last heard: its rows there are the old ones.
+        queued = [];
+        removed = true;
+      }
+    }
+    if (removed) return mergePoints([], queued, since, limit);
+    let rows: HistoryRow[];
+    try {
+      rows = (
+        await this.pool.query<HistoryRow>(
+          `SELECT ${HISTORY_COLUMNS} FROM jit_history WHERE endpoint = $1 AND at_ms >= $2
+           ORDER BY at_ms DESC, id DESC LIMIT $3`,
+          [name, since, limit],
+        )
+      ).rows;
+      this.reachable(true);
+    } catch (err) {
+      if (this.closed || !transient(err)) throw err;
+      this.reachable(false, err);
+      return mergePoints(this.history(name, query), queued, since, limit);
+    }
+    return mergePoints(rows.reverse().map(pointOf), queued, since, limit);
   }
 
   /** Deletes history past the retention (the leader runs it once per cycle). */

@@ -87,8 +87,16 @@ export interface HistoryQuery {
 }
 
 export interface TimeoutStore {
-  /** The endpoint's history, oldest first. */
+  /**
+   * The endpoint's history, oldest first. A store that keeps only the most recent points in
+   * memory (PostgreSQL) answers those here, and all of them from `readHistory`.
+   */
   history(name: string, query?: HistoryQuery): HistoryPoint[];
+  /**
+   * The endpoint's history as `history` answers it with every point the store holds, for stores
+   * whose history is not all in memory (PostgreSQL). Absent: `history` answers all of it.
+   */
+  readHistory?(name: string, query?: HistoryQuery): Promise<HistoryPoint[]>;
   /**
    * The endpoint's record. Records are never changed once handed out: every change stores a new
    * record object, so a reader may keep one (and whatever it derived from it, as the broker's

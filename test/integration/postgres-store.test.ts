@@ -174,4 +174,52 @@ describe('PostgreSQL store', { skip }, () => {
     const b = await sameDb(a);
     assert.equal(b.get('x')?.storedMs, 7);
   });
+
+  it('keeps no history points in its view: the API reads them from PostgreSQL', async () => {
+    const t0 = 1_800_000_000_000;
+    const now = () => t0 + 3_600_000;
+    const minute = (i: number) => new Date(t0 + i * 60_000);
+    const values = (points: { storedMs: number | null }[]) => points.map((p) => p.storedMs);
+    const a = await freshStore(now);
+    a.upsertEndpoint({ name: 'x', options: {} });
+    assert.deepEqual(a.history('x'), []);
+    for (let i = 0; i < 10; i++) a.recordSuccess('x', 10 + i, info(10 + i), minute(i));
+    const all = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
+    // Points still queued for PostgreSQL are part of the answer.
+    assert.deepEqual(values(await a.readHistory('x')), all);
+    await a.flush();
+    const stored = await a.readHistory('x');
+    assert.deepEqual(values(stored), all);
+    // The view answers the last attempt, exactly as PostgreSQL holds it.
+    assert.deepEqual(a.history('x'), stored.slice(-1));
+    assert.deepEqual(values(await a.readHistory('x', { limit: 3 })), [17, 18, 19]);
+    assert.deepEqual(
+      values(await a.readHistory('x', { sinceMs: minute(6).getTime() })),
+      [16, 17, 18, 19],
+    );
+    a.recordFailure('x', 'source down', minute(10));
+    await a.flush();
+    const failed = await a.readHistory('x');
+    assert.deepEqual(a.history('x'), failed.slice(-1));
+    assert.equal(failed.at(-1)?.ok, false);
+    // A broker opening the database reads the same; one keeping 3 points loads the last 3.
+    const b = await sameDb(a, now);
+    assert.deepEqual(b.history('x'), failed.slice(-1));
+    assert.deepEqual(await b.readHistory('x'), failed);
+    const c = new PgStore({ url: a.url, now, maxPointsPerEndpoint: 3 });
+    opened.push(c);
+    await c.open();
+    assert.deepEqual(c.history('x'), failed.slice(-3));
+    await server!.halt();
+    try {
+      // PostgreSQL away: what the view has, with the point not yet written.
+      a.recordSuccess('x', 20, info(20), minute(11));
+      assert.deepEqual(values(await a.readHistory('x')), [20]);
+      assert.deepEqual(values(await c.readHistory('x')), [18, 19, 19]);
+    } finally {
+      await server!.resume();
+    }
+    await a.flush();
+    assert.deepEqual(values(await a.readHistory('x')), [...all, 19, 20]);
+  });
 });
