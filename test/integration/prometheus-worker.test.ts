@@ -113,12 +113,13 @@ describe('jit worker --source prometheus', { skip: prometheusSkip() }, () => {
         Math.abs(got - truth) <= upper - lower,
         `α ${alpha}: served ${got} ms, true quantile ${truth} ms, bucket (${lower}, ${upper}]`,
       );
-      // The summary comes from the buckets: every fed call counted, give or take increase()'s
-      // extrapolation from the last scrape to now (≤ 1.1 scrape intervals' worth of rate; the
-      // series is a few seconds old here, so up to ~10 %; over a 48 h window it is negligible).
+      // The summary comes from the buckets: every fed call counted, plus increase()'s
+      // extrapolation towards the window's edges, which on a series only a few scrapes old
+      // depends on where the scrapes fell (3 472 for 3 000 was seen on an idle machine; over a
+      // 48 h window it is negligible). The bound stays below 2×, which calls counted twice give.
       const samples = body.samples as number;
       assert.ok(
-        samples >= orders.length && samples <= orders.length * 1.1,
+        samples >= orders.length && samples <= orders.length * 1.5,
         `${samples} samples for ${orders.length} fed calls`,
       );
       assert.ok((body.percentilesMs?.p50 ?? 0) > 25 && (body.percentilesMs?.p50 ?? 0) < 50);
