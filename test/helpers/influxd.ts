@@ -45,7 +45,7 @@ const STARTUP_DEADLINE_MS = 20_000;
 const STOP_GRACE_MS = 3_000;
 const MAX_LOG_CHARS = 16_000;
 
-function isExecutable(path: string): boolean {
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
@@ -55,19 +55,28 @@ function isExecutable(path: string): boolean {
 }
 
 /**
- * Path of the influxd binary: $JIT_INFLUXD_PATH when set (and nothing else, so a wrong value
- * reads as "missing"), else /usr/bin/influxd, else the first `influxd` on PATH; undefined if none.
+ * Path of a server binary the tests start: $`envName` when set (and nothing else, so a wrong
+ * value reads as "missing"), else `defaultPath`, else the first `name` on PATH; undefined if none.
  */
-export function influxdPath(): string | undefined {
-  const override = process.env.JIT_INFLUXD_PATH;
+export function serverBinaryPath(
+  envName: string,
+  defaultPath: string,
+  name: string,
+): string | undefined {
+  const override = process.env[envName];
   if (override !== undefined && override !== '') {
     return isExecutable(override) ? override : undefined;
   }
-  if (isExecutable(INFLUXD_DEFAULT_PATH)) return INFLUXD_DEFAULT_PATH;
+  if (isExecutable(defaultPath)) return defaultPath;
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, 'influxd'))) return join(dir, 'influxd');
+    if (dir && isExecutable(join(dir, name))) return join(dir, name);
   }
   return undefined;
+}
+
+/** Path of the influxd binary: $JIT_INFLUXD_PATH, /usr/bin/influxd or PATH (serverBinaryPath). */
+export function influxdPath(): string | undefined {
+  return serverBinaryPath('JIT_INFLUXD_PATH', INFLUXD_DEFAULT_PATH, 'influxd');
 }
 
 export function influxdAvailable(): boolean {

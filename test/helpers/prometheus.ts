@@ -3,11 +3,11 @@
 // Missing prometheus: tests SKIP with a loud warning on a developer machine, but FAIL when
 // CI=true (.ci/run installs the Debian package; a silent skip there would hide the gap).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { freePort } from './influxd.ts';
+import { join } from 'node:path';
+import { freePort, serverBinaryPath } from './influxd.ts';
 
 export const PROMETHEUS_DEFAULT_PATH = '/usr/bin/prometheus';
 /** How often the test Prometheus scrapes its targets: seeds land within a few hundred ms. */
@@ -16,25 +16,9 @@ const STARTUP_DEADLINE_MS = 20_000;
 const STOP_GRACE_MS = 3_000;
 const MAX_LOG_CHARS = 16_000;
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** $JIT_PROMETHEUS_PATH when set (only it), else /usr/bin/prometheus, else `prometheus` on PATH. */
 export function prometheusPath(): string | undefined {
-  const override = process.env.JIT_PROMETHEUS_PATH;
-  if (override !== undefined && override !== '')
-    return isExecutable(override) ? override : undefined;
-  if (isExecutable(PROMETHEUS_DEFAULT_PATH)) return PROMETHEUS_DEFAULT_PATH;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, 'prometheus'))) return join(dir, 'prometheus');
-  }
-  return undefined;
+  return serverBinaryPath('JIT_PROMETHEUS_PATH', PROMETHEUS_DEFAULT_PATH, 'prometheus');
 }
 
 const MISSING_MESSAGE =
